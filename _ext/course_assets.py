@@ -11,12 +11,18 @@
 
 from pathlib import Path
 
+#: One file of each vendored package; if one is missing, `make vendor` was not run.
+VENDORED_FILES = (
+    "plotly.min.js",
+    "require.js",
+    "@jupyter-widgets/html-manager/dist/embed-amd.js",
+    "mathjax/tex-mml-chtml.js",
+)
+
 
 def _check_vendor_folder(app, config):
     vendor = Path(app.confdir) / "_vendor"
-    missing = [f for f in ("plotly.min.js", "require.js", "@jupyter-widgets/html-manager/dist/embed-amd.js",
-                         "mathjax/tex-mml-chtml.js")
-               if not (vendor / f).exists()]  # fmt: skip
+    missing = [f for f in VENDORED_FILES if not (vendor / f).exists()]
     if missing:
         raise RuntimeError(
             f"the book's JavaScript is missing from {vendor}: {missing}. "

@@ -1,4 +1,4 @@
-"""nodelib: the small library behind the course *Neural ODEs, from convolutions to the adjoint method*.
+"""nodelib: the library behind the course *Neural ODEs, from convolutions to the adjoint method*.
 
 Each module holds one idea and has a home chapter that explains it:
 

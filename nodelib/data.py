@@ -36,8 +36,16 @@ DATASETS = {
     "fashion-mnist": {
         "folder": "FashionMNIST",
         "classes": [
-            "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
         ],  # fmt: skip
         "system_dirs": [Path("/usr/share/datasets/fashion-mnist")],
     },
@@ -174,7 +182,9 @@ def resolve_name(name: str | None = None) -> str:
         return "fashion-mnist"
 
 
-def load_images(name: str | None = None, split: str = "train", limit: int | None = None) -> ImageData:
+def load_images(
+    name: str | None = None, split: str = "train", limit: int | None = None
+) -> ImageData:
     """Load a split of MNIST or Fashion-MNIST as tensors.
 
     name:  ``mnist``, ``fashion-mnist``, ``auto`` or None for :data:`nodelib.config.DATASET`.

@@ -12,7 +12,9 @@ def _as_array(value) -> np.ndarray:
     return np.asarray(value)
 
 
-def check(answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8, name: str = "answer") -> bool:
+def check(
+    answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8, name: str = "answer"
+) -> bool:
     """Compare a learner's ``answer`` with ``expected``, print ✅ or ❌, return the verdict.
 
     Numbers, arrays and tensors are compared with a tolerance (shapes must

@@ -16,7 +16,7 @@ import nbformat
 #: Where Colab installs nodelib from; _config.yml's repository url must match.
 REPOSITORY_URL = "https://github.com/neural-ode-course/neural-odes-course"
 
-SETUP_CELL = f'''\
+SETUP_CELL = f"""\
 # Setup (the same in every chapter): on Google Colab, install the course library
 # nodelib and switch on Colab's widget manager; anywhere else this does nothing.
 import subprocess
@@ -29,7 +29,7 @@ if "google.colab" in sys.modules:
     )
     from google.colab import output
 
-    output.enable_custom_widget_manager()'''
+    output.enable_custom_widget_manager()"""
 
 IMPORTS_CELL = """\
 import nodelib

@@ -54,7 +54,9 @@ def main(dest: Path) -> None:
     shutil.copy(plotly_js, dest / "plotly.min.js")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        html_manager = npm_pack("@jupyter-widgets/html-manager", NPM_PACKAGES["@jupyter-widgets/html-manager"], work)
+        html_manager = npm_pack(
+            "@jupyter-widgets/html-manager", NPM_PACKAGES["@jupyter-widgets/html-manager"], work
+        )
         # The widget manager finds its files by module name, relative to require.js's
         # baseUrl (_ext/static/require-config.js points it at _static/): its own fonts
         # under @jupyter-widgets/html-manager/dist/, the controls' under @jupyter-widgets/.

@@ -89,11 +89,15 @@ def offline_page(browser, request):
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
     page.on(
         "console",
-        lambda msg: errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None,
+        lambda msg: (
+            errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None
+        ),
     )
     page.on(
         "response",
-        lambda resp: errors.append(f"http {resp.status}: {resp.url}") if resp.status >= 400 else None,
+        lambda resp: (
+            errors.append(f"http {resp.status}: {resp.url}") if resp.status >= 400 else None
+        ),
     )
     page.blocked_requests = blocked
     page.js_errors = errors
