@@ -7,9 +7,18 @@
 - The files live in ``_vendor/`` (filled by ``scripts/vendor_assets.py``), not
   ``_static/``: Jupyter Book injects every script under ``_static/`` into every
   page, which would load the widget manager everywhere.
+
+It also gives every page a ``<meta name="description">`` (the page's first
+paragraph, for search results and link previews), the course stylesheet, and,
+when the book was executed with ``NODELIB_FAST=1``, a banner saying that its
+numbers come from the shrunken fast-mode runs.
 """
 
+import html
+import os
 from pathlib import Path
+
+from docutils import nodes
 
 #: One file of each vendored package; if one is missing, `make vendor` was not run.
 VENDORED_FILES = (
@@ -30,8 +39,44 @@ def _check_vendor_folder(app, config):
         )
 
 
+#: Longest description search engines show in full (characters).
+DESCRIPTION_LENGTH = 160
+
+FAST_MODE_BANNER = (
+    '<div class="admonition warning fast-mode-banner" role="note">'
+    '<p class="admonition-title">Built in fast mode</p>'
+    "<p>This copy of the book was executed with <code>NODELIB_FAST=1</code>: data, epochs "
+    "and steps were shrunk so the build takes minutes, so its numbers are rougher than a "
+    "full run's. Run <code>make book</code> for the real experiments.</p></div>"
+)
+
+
+def page_description(doctree, fallback: str) -> str:
+    """The first paragraph of the page as plain text, cut to ``DESCRIPTION_LENGTH``."""
+    if doctree is not None:
+        for paragraph in doctree.findall(nodes.paragraph):
+            text = " ".join(paragraph.astext().split())
+            if len(text) > 40:  # skip one-word labels such as "Learning objectives"
+                if len(text) > DESCRIPTION_LENGTH:
+                    text = text[: DESCRIPTION_LENGTH - 1].rsplit(" ", 1)[0] + "…"
+                return text
+    return fallback
+
+
+def _add_page_extras(app, pagename, templatename, context, doctree):
+    fallback = app.config.project
+    description = html.escape(page_description(doctree, fallback), quote=True)
+    context["metatags"] = (
+        context.get("metatags", "") + f'\n<meta name="description" content="{description}" />'
+    )
+    if os.environ.get("NODELIB_FAST") == "1" and "body" in context:
+        context["body"] = FAST_MODE_BANNER + context["body"]
+
+
 def setup(app):
     app.connect("config-inited", _check_vendor_folder)
     # priority < 500 so plotly.js precedes require.js (default priority 500)
     app.add_js_file("plotly.min.js", priority=200)
+    app.add_css_file("course.css")
+    app.connect("html-page-context", _add_page_extras)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

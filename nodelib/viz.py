@@ -9,6 +9,7 @@ uses plotly's Colab renderer instead.
 
 from __future__ import annotations
 
+import html
 import sys
 import uuid
 
@@ -22,14 +23,31 @@ def _on_colab() -> bool:
     return "google.colab" in sys.modules
 
 
+def figure_label(fig: go.Figure) -> str:
+    """A short name of ``fig`` for screen readers: its title, else its axis titles."""
+    title = fig.layout.title.text
+    if title:
+        return html.escape(str(title), quote=True)
+    axes = [fig.layout.xaxis.title.text, fig.layout.yaxis.title.text]
+    axes = [str(a) for a in axes if a]
+    if axes:
+        return html.escape("interactive figure: " + " against ".join(reversed(axes)), quote=True)
+    return "interactive figure"
+
+
 def figure_html(fig: go.Figure) -> str:
-    """The ``<div>`` that draws ``fig`` on a page that has already loaded plotly.js."""
-    return fig.to_html(
+    """The ``<div>`` that draws ``fig`` on a page that has already loaded plotly.js.
+
+    The figure sits in a ``role="figure"`` element labelled by :func:`figure_label`,
+    so screen readers announce it rather than skipping an unnamed drawing.
+    """
+    plot = fig.to_html(
         full_html=False,
         include_plotlyjs=False,
         div_id=f"nodelib-{uuid.uuid4().hex[:12]}",
         config=PLOTLY_CONFIG,
     )
+    return f'<div role="figure" aria-label="{figure_label(fig)}">{plot}</div>'
 
 
 def show(fig: go.Figure) -> None:

@@ -24,7 +24,14 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "nodelib @ git+{REPOSITORY_URL}"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "nodelib @ git+{REPOSITORY_URL}",
+        ],
         check=True,
     )
     from google.colab import output

@@ -54,3 +54,14 @@ def test_slider_figure_refuses_frames_of_different_sizes():
 def test_slider_figure_needs_one_label_per_frame():
     with pytest.raises(ValueError, match="one label per frame"):
         viz.slider_figure([[go.Scatter()]], ["a", "b"], slider_label="x")
+
+
+def test_figure_html_is_labelled_by_the_figure_title():
+    fig = go.Figure(layout={"title": {"text": "Error <b>vs</b> depth"}})
+    html = viz.figure_html(fig)
+    assert html.startswith('<div role="figure" aria-label="Error &lt;b&gt;vs&lt;/b&gt; depth">')
+
+
+def test_untitled_figure_is_labelled_by_its_axes():
+    fig = go.Figure(layout={"xaxis": {"title": {"text": "t"}}, "yaxis": {"title": {"text": "h"}}})
+    assert viz.figure_label(fig) == "interactive figure: h against t"

@@ -1,26 +1,15 @@
 """Interactive widgets (ipywidgets + plotly), one module per widget.
 
-The widget modules import ipywidgets and build figures, so they are loaded only
-when a widget is first asked for: ``import nodelib`` stays quick.
+``import nodelib`` does not import this package, so the core library stays quick
+to import; ``from nodelib.widgets import spiral_lab`` loads ipywidgets when a
+chapter first asks for a widget.
+
+Some widget functions share their module's name (``spiral_lab`` lives in
+``nodelib/widgets/spiral_lab.py``). Importing them here, after their modules,
+makes ``nodelib.widgets.spiral_lab`` the function rather than the module.
 """
 
-from __future__ import annotations
+from nodelib.widgets.convolution import convolution_explorer, kernel_picker, pooling_explorer
+from nodelib.widgets.spiral_lab import spiral_lab
 
-import importlib
-
-#: Each public widget function and the submodule that defines it.
-_WIDGETS = {
-    "convolution_explorer": "nodelib.widgets.convolution",
-    "kernel_picker": "nodelib.widgets.convolution",
-    "pooling_explorer": "nodelib.widgets.convolution",
-    "solver_picker": "nodelib.widgets.solver_picker",
-    "spiral_lab": "nodelib.widgets.spiral_lab",
-}
-
-__all__ = sorted(_WIDGETS)
-
-
-def __getattr__(name: str):
-    if name not in _WIDGETS:
-        raise AttributeError(f"nodelib.widgets has no widget {name!r}; available: {__all__}")
-    return getattr(importlib.import_module(_WIDGETS[name]), name)
+__all__ = ["convolution_explorer", "kernel_picker", "pooling_explorer", "spiral_lab"]

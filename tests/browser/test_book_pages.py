@@ -51,7 +51,9 @@ def test_every_toc_entry_has_a_page():
 @pytest.mark.parametrize("page", toc_pages())
 def test_page_loads_offline_and_draws_everything(offline_page, book_url, page):
     offline_page.goto(f"{book_url}/{page}.html", wait_until="load")
-    offline_page.wait_for_load_state("networkidle")
+    # wait until the page has stopped fetching (late requests would escape the check below);
+    # generous because the notebooks' kernels may still be busy on a 2-core machine
+    offline_page.wait_for_load_state("networkidle", timeout=60_000)
 
     plots = offline_page.locator(".js-plotly-plot")
     for index in range(plots.count()):
