@@ -46,6 +46,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from nodelib import reproducibility
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -149,6 +151,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
     args = parser.parse_args()
     result = run(args.quick)
+    result |= {
+        "command": reproducibility.command_line([__file__, *sys.argv[1:]]),
+        "machine": reproducibility.stamp(),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -37,6 +38,7 @@ import torchdiffeq
 from torch import nn
 
 import nodelib
+from nodelib import reproducibility
 
 TORCHDIFFEQ_NAME = {"euler": "euler", "midpoint": "midpoint", "rk4_38": "rk4", "dopri5": "dopri5"}
 
@@ -124,6 +126,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}", flush=True)
     result = run(args.quick)
+    result |= {
+        "command": reproducibility.command_line([__file__, *sys.argv[1:]]),
+        "machine": reproducibility.stamp(),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")

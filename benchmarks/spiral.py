@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from nodelib import spiral
+from nodelib import reproducibility, spiral
 
 
 def run(quick: bool = False, seed: int = 0, repeats: int = 3) -> dict:
@@ -75,6 +75,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     results = run(quick=args.quick, seed=args.seed, repeats=1 if args.quick else args.repeats)
+    results |= {
+        "command": reproducibility.command_line([__file__, *(argv or sys.argv[1:])]),
+        "machine": reproducibility.stamp(),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     json.dump(results, sys.stdout, indent=2)

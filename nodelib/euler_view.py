@@ -10,11 +10,14 @@ This module builds that picture in code:
 - :func:`ode_flow` solves ``dh/dt = G(h)`` accurately with :func:`nodelib.odeint`;
 - :func:`error_vs_depth` measures how fast the network approaches the flow
   (error ∝ 1/depth, so slope -1 on a log-log plot, see :func:`loglog_slope`);
-- :func:`error_vs_depth_figure` and :func:`depth_morph_figure` draw both.
+- :func:`error_vs_depth_figure` and :func:`depth_morph_figure` draw both; the
+  live widget :func:`nodelib.widgets.depth_morph.depth_explorer` draws one depth at
+  a time with :func:`depth_traces` and :func:`morph_layout`.
 """
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,13 +34,23 @@ class TanhField(nn.Module):
     ``R`` is a fixed rotation-with-decay matrix so that trajectories curl (the
     morphing picture is more telling than straight lines); the tanh network on
     top bends them. ``h``: (batch, dim); returns (batch, dim), in units of
-    "state per unit time".
+    "state per unit time". The parameters are float64 unless ``dtype`` says otherwise.
     """
 
-    def __init__(self, dim: int = 2, hidden: int = 16, *, seed: int = 0, scale: float = 1.5):
+    def __init__(
+        self,
+        dim: int = 2,
+        hidden: int = 16,
+        *,
+        seed: int = 0,
+        scale: float = 1.5,
+        dtype: torch.dtype = torch.float64,
+    ):
         super().__init__()
         if dim < 1 or hidden < 1:
             raise ValueError(f"dim and hidden must be >= 1, got dim={dim}, hidden={hidden}")
+        if not scale > 0:
+            raise ValueError(f"scale must be positive, got {scale!r}")
         generator = torch.Generator().manual_seed(seed)
         self.inner = nn.Linear(dim, hidden)
         self.outer = nn.Linear(hidden, dim, bias=False)
@@ -52,9 +65,30 @@ class TanhField(nn.Module):
             rotation[0, 1], rotation[1, 0] = -2.0, 2.0
         rotation -= 0.1 * torch.eye(dim)
         self.register_buffer("rotation", rotation)
+        # float64 by default: the depth study measures errors down to ~1e-3 and wants
+        # them free of float32 rounding
+        self.to(dtype)
 
     def forward(self, t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         return self.outer(torch.tanh(self.inner(h))) + h @ self.rotation.T
+
+
+def _check_depth(depth) -> int:
+    if isinstance(depth, bool) or not isinstance(depth, numbers.Integral) or depth < 1:
+        raise ValueError(f"depth must be a positive integer, got {depth!r}")
+    return int(depth)
+
+
+def _check_interval(t0: float, t1: float) -> None:
+    if not (np.isfinite(t0) and np.isfinite(t1) and t1 > t0):
+        raise ValueError(f"need finite t0 < t1, got t0={t0!r}, t1={t1!r}")
+
+
+def _check_depths(depths) -> list[int]:
+    depths = [_check_depth(n) for n in depths]
+    if len(set(depths)) < 2:
+        raise ValueError(f"depths must hold at least two different depths, got {depths!r}")
+    return depths
 
 
 def residual_network(
@@ -73,10 +107,10 @@ def residual_network(
     Returns the output (batch, dim), or with ``return_path`` every hidden
     state (depth + 1, batch, dim), the input included.
     """
-    if not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"depth must be a positive int, got {depth!r}")
-    if not t1 > t0:
-        raise ValueError(f"need t1 > t0, got t0={t0}, t1={t1}")
+    depth = _check_depth(depth)
+    _check_interval(t0, t1)
+    if not isinstance(h0, torch.Tensor) or not h0.is_floating_point():
+        raise ValueError(f"h0 must be a floating-point tensor (batch, dim), got {h0!r}")
     dt = (t1 - t0) / depth
     h = h0
     path = [h0]
@@ -142,10 +176,11 @@ def error_vs_depth(
 ) -> DepthStudy:
     """Distance between a depth-``N`` residual network's output and the flow ``h(t1)``.
 
-    ``h0``: (batch, dim), best in float64 so the error is not swamped by rounding.
-    The error is the largest Euclidean distance over the batch.
+    ``h0``: (batch, dim), best in float64 so the error is not swamped by rounding;
+    ``depths``: at least two different positive integers. The error is the largest
+    Euclidean distance over the batch.
     """
-    depths = [int(n) for n in depths]
+    depths = _check_depths(depths)
     exact = ode_flow(field, h0, t0=t0, t1=t1)[-1]
     errors = []
     with torch.no_grad():
@@ -156,7 +191,7 @@ def error_vs_depth(
 
 
 def error_vs_depth_figure(study: DepthStudy) -> go.Figure:
-    """Log-log plot of error against depth, with the slope -1 reference line."""
+    """Log-log plot of error against depth, with a reference line of slope -1."""
     depths = np.asarray(study.depths, dtype=float)
     reference = study.errors[0] * depths[0] / depths
     fig = go.Figure(
@@ -165,11 +200,9 @@ def error_vs_depth_figure(study: DepthStudy) -> go.Figure:
                 x=depths,
                 y=study.errors,
                 mode="lines+markers",
-                name=f"residual net (fitted slope {study.slope:.2f})",
+                name=f"residual network (fitted slope {study.slope:.2f})",
             ),
-            go.Scatter(
-                x=depths, y=reference, mode="lines", line={"dash": "dash"}, name="slope -1"
-            ),
+            go.Scatter(x=depths, y=reference, mode="lines", line={"dash": "dash"}, name="slope −1"),
         ]
     )
     fig.update_layout(
@@ -179,6 +212,9 @@ def error_vs_depth_figure(study: DepthStudy) -> go.Figure:
         height=420,
     )
     return fig
+
+
+# --------------------------------------------------------------------------- depth morph
 
 
 def _joined(paths: torch.Tensor) -> tuple[list, list]:
@@ -191,76 +227,121 @@ def _joined(paths: torch.Tensor) -> tuple[list, list]:
     return xs, ys
 
 
+def _check_drawable(h0: torch.Tensor) -> None:
+    if not isinstance(h0, torch.Tensor) or h0.ndim != 2 or h0.shape[1] != 2:
+        shape = tuple(h0.shape) if isinstance(h0, torch.Tensor) else type(h0).__name__
+        raise ValueError(f"h0 must be a tensor of shape (batch, 2) to be drawn, got {shape}")
+
+
+def flow_paths(
+    field: nn.Module, h0: torch.Tensor, *, t0: float = 0.0, t1: float = 1.0
+) -> torch.Tensor:
+    """The continuous trajectories to draw: (100, batch, 2), from a dopri5 solve."""
+    _check_drawable(h0)
+    return ode_flow(field, h0, t0=t0, t1=t1, n_points=100, rtol=1e-7, atol=1e-9)
+
+
+def depth_traces(
+    field: nn.Module,
+    h0: torch.Tensor,
+    depth: int,
+    flow: torch.Tensor,
+    *,
+    t0: float = 0.0,
+    t1: float = 1.0,
+) -> list[go.Scatter]:
+    """The three traces drawn for one depth: flow curves, the network's layer-by-layer path,
+    and its outputs ``h_N``. ``flow``: (steps, batch, 2) from :func:`flow_paths`."""
+    _check_drawable(h0)
+    with torch.no_grad():
+        path = residual_network(field, h0, depth, t0=t0, t1=t1, return_path=True)
+    flow_x, flow_y = _joined(flow)
+    net_x, net_y = _joined(path)
+    return [
+        go.Scatter(
+            x=flow_x,
+            y=flow_y,
+            mode="lines",
+            line={"color": "lightgray", "width": 4},
+            name="ODE flow h(t)",
+        ),
+        go.Scatter(
+            x=net_x,
+            y=net_y,
+            mode="lines+markers",
+            marker={"size": 4},
+            line={"color": "royalblue", "width": 1.5},
+            name="hidden states h_0, …, h_N",
+        ),
+        go.Scatter(
+            x=path[-1, :, 0].tolist(),
+            y=path[-1, :, 1].tolist(),
+            mode="markers",
+            marker={"color": "crimson", "size": 7},
+            name="network output h_N",
+        ),
+    ]
+
+
+def morph_layout(field: nn.Module, h0: torch.Tensor, *, t0: float = 0.0, t1: float = 1.0):
+    """Layout with axis ranges fixed for every depth (the depth-1 path travels farthest)."""
+    with torch.no_grad():
+        shallow = residual_network(field, h0, 1, t0=t0, t1=t1, return_path=True)
+    points = torch.cat([flow_paths(field, h0, t0=t0, t1=t1), shallow]).reshape(-1, 2)
+    low, high = points.min(dim=0).values.tolist(), points.max(dim=0).values.tolist()
+    margin = [0.05 * (b - a) for a, b in zip(low, high, strict=True)]
+    return {
+        "title": "Hidden states layer by layer (blue) and the continuous flow (gray)",
+        "xaxis": {"title": "h₁", "range": [low[0] - margin[0], high[0] + margin[0]]},
+        "yaxis": {
+            "title": "h₂",
+            "range": [low[1] - margin[1], high[1] + margin[1]],
+            "scaleanchor": "x",
+        },
+        "height": 560,
+    }
+
+
 def depth_morph_frames(
     field: nn.Module, h0: torch.Tensor, depths, *, t0: float = 0.0, t1: float = 1.0
-) -> list[list[go.BaseTraceType]]:
-    """Traces for each depth: the network's hidden states and the continuous flow.
-
-    ``h0``: (batch, 2). Each frame holds three traces - flow curves, the
-    network's layer-by-layer path, its outputs - so plotly can swap frames.
-    """
-    if h0.ndim != 2 or h0.shape[1] != 2:
-        raise ValueError(f"h0 must have shape (batch, 2) to be drawn, got {tuple(h0.shape)}")
-    flow = ode_flow(field, h0, t0=t0, t1=t1, n_points=100, rtol=1e-7, atol=1e-9)
-    flow_x, flow_y = _joined(flow)
-    frames = []
-    with torch.no_grad():
-        for depth in depths:
-            path = residual_network(field, h0, int(depth), t0=t0, t1=t1, return_path=True)
-            net_x, net_y = _joined(path)
-            frames.append(
-                [
-                    go.Scatter(
-                        x=flow_x,
-                        y=flow_y,
-                        mode="lines",
-                        line={"color": "lightgray", "width": 4},
-                        name="ODE flow",
-                    ),
-                    go.Scatter(
-                        x=net_x,
-                        y=net_y,
-                        mode="lines+markers",
-                        marker={"size": 4},
-                        line={"color": "royalblue", "width": 1.5},
-                        name=f"residual net, depth {depth}",
-                    ),
-                    go.Scatter(
-                        x=path[-1, :, 0].tolist(),
-                        y=path[-1, :, 1].tolist(),
-                        mode="markers",
-                        marker={"color": "crimson", "size": 7},
-                        name="network output h_N",
-                    ),
-                ]
-            )
-    return frames
+) -> list[list[go.Scatter]]:
+    """One frame per depth, each the three traces of :func:`depth_traces`. ``h0``: (batch, 2)."""
+    _check_drawable(h0)
+    depths = [_check_depth(n) for n in depths]
+    flow = flow_paths(field, h0, t0=t0, t1=t1)
+    return [depth_traces(field, h0, n, flow, t0=t0, t1=t1) for n in depths]
 
 
 def depth_morph_figure(
     field: nn.Module, h0: torch.Tensor, depths, *, t0: float = 0.0, t1: float = 1.0
 ) -> go.Figure:
-    """A depth slider: hidden-state paths of the residual net morph into the ODE flow."""
-    depths = [int(n) for n in depths]
+    """A depth slider: hidden-state paths of the residual network morph into the ODE flow.
+
+    The static stand-in of :func:`nodelib.widgets.depth_morph.depth_explorer`: one
+    frame per entry of ``depths``, computed now, so the page needs no kernel.
+    """
+    depths = [_check_depth(n) for n in depths]
+    if not depths:
+        raise ValueError("depths must hold at least one depth, got none")
     frames = depth_morph_frames(field, h0, depths, t0=t0, t1=t1)
     return slider_figure(
         frames,
         [str(n) for n in depths],
         slider_label="depth N",
-        layout={
-            "title": "Hidden states layer by layer (blue) and the continuous flow (gray)",
-            "xaxis": {"title": "h₁", "scaleanchor": "y"},
-            "yaxis": {"title": "h₂"},
-            "height": 520,
-        },
+        layout=morph_layout(field, h0, t0=t0, t1=t1),
         play_button=True,
+        frame_duration_ms=600,
     )
 
 
 def initial_grid(n_per_side: int = 4, radius: float = 1.5) -> torch.Tensor:
     """A square grid of 2-D starting points in ``[-radius, radius]²``: (n_per_side², 2), float64."""
+    if isinstance(n_per_side, bool) or not isinstance(n_per_side, numbers.Integral):
+        raise ValueError(f"n_per_side must be an integer >= 1, got {n_per_side!r}")
     if n_per_side < 1:
-        raise ValueError(f"n_per_side must be >= 1, got {n_per_side}")
+        raise ValueError(f"n_per_side must be an integer >= 1, got {n_per_side!r}")
+    if not radius > 0:
+        raise ValueError(f"radius must be positive, got {radius!r}")
     axis = torch.linspace(-radius, radius, n_per_side, dtype=torch.float64)
     xx, yy = torch.meshgrid(axis, axis, indexing="xy")
     return torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)

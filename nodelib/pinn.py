@@ -1,19 +1,24 @@
-"""PINNs and Neural ODEs side by side, on one small problem (chapter 4).
+"""PINNs and Neural ODEs side by side, on one small problem: the home of chapter 4's comparison.
 
-The problem is the logistic equation ``dy/dt = f(t, y) = y · (1 - y)``, whose
-solution ``y(t) = y0 / (y0 + (1 - y0) · exp(-t))`` we know exactly, so both
-models can be scored.
+The problem is logistic growth, ``dy/dt = f(t, y) = y · (1 - y)``, whose solution
+``y(t) = y0 / (y0 + (1 - y0) · exp(-t))`` is known exactly, so both models can be scored.
 
-- A **PINN** (physics-informed neural network) is handed ``f`` and learns the
-  *solution* ``y_θ(t)`` for one initial value by minimising the residual
-  ``dy_θ/dt - f(t, y_θ)`` at collocation times (:func:`train_pinn`).
-- A **Neural ODE** is handed *trajectories* and learns the *dynamics*
-  ``f_θ(t, y)``; its solution comes from an ODE solver, from any initial value
-  (:func:`train_neural_ode`).
+- A **PINN** (physics-informed neural network) is handed ``f`` and one initial
+  value and learns the *solution* ``y_θ(t)`` by minimising the ODE residual
+  ``dy_θ/dt - f(t, y_θ)`` at collocation times (:func:`pinn_loss`,
+  :func:`train_pinn`). It never sees a solution value.
+- A **Neural ODE** is handed observed *trajectories* and learns the *dynamics*
+  ``f_θ(t, y)``; its prediction comes from an ODE solver, from any initial value
+  (:func:`trajectory_loss`, :func:`train_neural_ode`).
+
+Both trainers return a small result object with the loss history and the
+prediction next to the exact solution.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
@@ -22,84 +27,153 @@ from plotly.subplots import make_subplots
 from torch import nn
 from tqdm.auto import tqdm
 
+# --------------------------------------------------------------------------- the problem
+
 
 def known_dynamics(t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The ODE both models are about: logistic growth ``dy/dt = y · (1 - y)``. Shapes broadcast."""
     return y * (1 - y)
 
 
-def exact_solution(t: torch.Tensor, y0: float | torch.Tensor = 0.1) -> torch.Tensor:
-    """``y(t) = y0 / (y0 + (1 - y0) e^{-t})``: the solution of :func:`known_dynamics`, ``y(0) = y0``."""
+def exact_solution(t: torch.Tensor, y0: float | torch.Tensor) -> torch.Tensor:
+    """``y(t) = y0 / (y0 + (1 - y0) e^{-t})``, the solution of :func:`known_dynamics`.
+
+    ``t`` and ``y0`` broadcast: ``t`` (n, 1, 1) with ``y0`` (batch, 1) gives (n, batch, 1).
+    """
     return y0 / (y0 + (1 - y0) * torch.exp(-t))
 
 
+# --------------------------------------------------------------------------- input checks
+
+
+def _positive(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def _count(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
 def _mlp(n_in: int, width: int, n_out: int) -> nn.Sequential:
+    """Two tanh hidden layers of ``width`` units: smooth, so ``dy/dt`` by autograd is smooth too."""
     return nn.Sequential(
-        nn.Linear(n_in, width), nn.Tanh(), nn.Linear(width, width), nn.Tanh(), nn.Linear(width, n_out)
+        nn.Linear(n_in, width),
+        nn.Tanh(),
+        nn.Linear(width, width),
+        nn.Tanh(),
+        nn.Linear(width, n_out),
     )
 
 
-class PINN(nn.Module):
-    """A candidate solution ``y_θ(t) = y0 + t · N_θ(t / t_max)``: time (n, 1) → value (n, 1).
+# --------------------------------------------------------------------------- PINN
 
-    Writing the network this way builds the initial condition ``y_θ(0) = y0``
-    in, so training only has to drive the ODE residual to zero (otherwise the
-    trivial solution ``y ≡ 0`` of the logistic law is a tempting local minimum).
-    Scaling time to ``[0, 1]`` keeps the tanh units out of saturation.
+
+class PINN(nn.Module):
+    """A candidate solution ``y_θ(t)`` on ``[0, t_max]``: time (n, 1) → value (n, 1).
+
+    Time is rescaled to ``[-1, 1]`` before the network sees it, which keeps the
+    tanh units in their useful range. Two ways to meet ``y(0) = y0``:
+
+    - ``hard_initial_condition=True``: ``y_θ(t) = y0 + (t / t_max) · N_θ(t)``
+      satisfies it for every ``θ``; training only has to remove the residual.
+    - ``False``: ``y_θ(t) = N_θ(t)``, and the loss gets a penalty
+      ``(y_θ(0) - y0)²`` (the textbook PINN).
     """
 
-    def __init__(self, y0: float, t_max: float, width: int = 32):
+    def __init__(
+        self, y0: float, t_max: float, *, width: int = 32, hard_initial_condition: bool = True
+    ):
         super().__init__()
-        self.y0, self.t_max = y0, t_max
-        self.net = _mlp(1, width, 1)
+        self.y0 = float(y0)
+        self.t_max = _positive("t_max", t_max)
+        self.hard_initial_condition = hard_initial_condition
+        self.net = _mlp(1, _count("width", width, 1), 1)
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
-        return self.y0 + t * self.net(t / self.t_max)
+        out = self.net(2 * t / self.t_max - 1)
+        if self.hard_initial_condition:
+            return self.y0 + (t / self.t_max) * out
+        return out
+
+
+def ode_residual(model: PINN, t: torch.Tensor) -> torch.Tensor:
+    """``dy_θ/dt - f(t, y_θ)`` at times ``t`` (n, 1); returns (n, 1).
+
+    ``dy_θ/dt`` is the derivative of the network's output with respect to its
+    *input* time, computed by autograd (``create_graph=True`` so that the loss
+    built from it can itself be differentiated with respect to ``θ``).
+    """
+    t = t.detach().clone().requires_grad_(True)
+    y = model(t)
+    (dy_dt,) = torch.autograd.grad(y.sum(), t, create_graph=True)
+    return dy_dt - known_dynamics(t, y)
+
+
+def pinn_loss(model: PINN, t_colloc: torch.Tensor) -> torch.Tensor:
+    """The PINN loss: mean squared residual at ``t_colloc`` (n, 1), plus the initial-condition
+    penalty ``(y_θ(0) - y0)²`` (exactly zero when the model builds the condition in).
+
+    No solution value enters: only ``f``, ``y0`` and the collocation times.
+    """
+    if t_colloc.ndim != 2 or t_colloc.shape[1] != 1:
+        raise ValueError(f"t_colloc must have shape (n, 1), got {tuple(t_colloc.shape)}")
+    residual_term = ode_residual(model, t_colloc).pow(2).mean()
+    y_at_zero = model(torch.zeros(1, 1, dtype=t_colloc.dtype))
+    initial_term = (y_at_zero - model.y0).pow(2).sum()
+    return residual_term + initial_term
 
 
 @dataclass
 class PinnResult:
+    """What :func:`train_pinn` returns."""
+
     model: PINN
-    losses: list[float]
+    losses: list[float]  # pinn_loss at each optimiser step, before the update
     y0: float  # the one initial value it solves for
-    t: torch.Tensor  # (n,) evaluation times
-    y_pred: torch.Tensor  # (n,) the PINN's solution
+    t: torch.Tensor  # (n,) evaluation times on [0, t_max]
+    y_pred: torch.Tensor  # (n,) the PINN's solution y_θ(t)
     y_exact: torch.Tensor  # (n,)
-    max_error: float  # max |y_pred - y_exact| on t
-
-
-def pinn_residual_loss(model: PINN, t_colloc: torch.Tensor) -> torch.Tensor:
-    """The PINN loss: the mean squared ODE residual at collocation times ``t_colloc`` (n, 1).
-
-    The derivative ``dy_θ/dt`` comes from autograd with respect to the *input*
-    time, not from data: no solution values are ever used.
-    """
-    t = t_colloc.clone().requires_grad_(True)
-    y = model(t)
-    (dy_dt,) = torch.autograd.grad(y.sum(), t, create_graph=True)
-    residual = dy_dt - known_dynamics(t, y)
-    return residual.pow(2).mean()
+    max_error: float  # max |y_pred - y_exact| over t
 
 
 def train_pinn(
     *,
-    y0: float = 0.1,
-    t_max: float = 8.0,
+    y0: float = 0.2,
+    t_max: float = 5.0,
     n_collocation: int = 64,
-    steps: int = 1500,
+    steps: int = 1000,
     lr: float = 1e-2,
+    hard_initial_condition: bool = True,
     seed: int = 0,
     progress: bool = True,
 ) -> PinnResult:
-    """Fit a PINN to ``dy/dt = y (1 - y)`` on ``[0, t_max]``; no solution data is used."""
+    """Fit a PINN to ``dy/dt = y (1 - y)``, ``y(0) = y0`` on ``[0, t_max]`` with Adam.
+
+    ``n_collocation`` equally spaced times carry the residual; the learning rate
+    decays to zero on a cosine schedule over ``steps``. No solution data is used;
+    the exact solution only scores the result.
+    """
+    if isinstance(y0, bool) or not isinstance(y0, numbers.Real) or not 0 < y0 < 1:
+        raise ValueError(f"y0 must be a number in (0, 1), got {y0!r}")
+    t_max = _positive("t_max", t_max)
+    n_collocation = _count("n_collocation", n_collocation, 2)
+    steps = _count("steps", steps, 1)
+    lr = _positive("lr", lr)
+
     torch.manual_seed(seed)
-    model = PINN(y0, t_max)
+    model = PINN(y0, t_max, hard_initial_condition=hard_initial_condition)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     t_colloc = torch.linspace(0, t_max, n_collocation).unsqueeze(1)
     losses = []
     for _ in tqdm(range(steps), desc="PINN", disable=not progress):
-        loss = pinn_residual_loss(model, t_colloc)
+        loss = pinn_loss(model, t_colloc)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -109,75 +183,119 @@ def train_pinn(
     with torch.no_grad():
         y_pred = model(t.unsqueeze(1)).squeeze(1)
     y_exact = exact_solution(t, y0)
-    return PinnResult(model, losses, y0, t, y_pred, y_exact, float((y_pred - y_exact).abs().max()))
+    max_error = float((y_pred - y_exact).abs().max())
+    return PinnResult(
+        model=model,
+        losses=losses,
+        y0=float(y0),
+        t=t,
+        y_pred=y_pred,
+        y_exact=y_exact,
+        max_error=max_error,
+    )
+
+
+# --------------------------------------------------------------------------- Neural ODE
 
 
 class DynamicsNet(nn.Module):
-    """A network ``f_θ(t, y)`` that *defines* an ODE: (batch, 1) state → (batch, 1) rate.
+    """A network ``f_θ(t, y)`` that *defines* an ODE: state (batch, 1) → rate (batch, 1).
 
-    It ignores ``t`` (the logistic law does not change with time), which keeps
-    the model small; a time-dependent law would take ``t`` as a second input.
+    It ignores ``t`` (the law it should discover does not change with time),
+    which keeps it small; a time-dependent law would take ``t`` as a second input.
     """
 
     def __init__(self, width: int = 32):
         super().__init__()
-        self.net = _mlp(1, width, 1)
+        self.net = _mlp(1, _count("width", width, 1), 1)
 
     def forward(self, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.net(y)
 
 
+def trajectory_data(
+    y0s, t: torch.Tensor, *, noise: float = 0.0, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Observed trajectories of the logistic law from each initial value in ``y0s``.
+
+    ``t``: (n,) observation times. Returns ``y0`` (batch, 1) and ``ys`` (n, batch, 1),
+    with Gaussian noise of standard deviation ``noise`` added to the observations.
+    """
+    y0 = torch.as_tensor(y0s, dtype=torch.float32).reshape(-1, 1)
+    if len(y0) == 0 or not bool(torch.all(y0 > 0)):
+        raise ValueError(f"y0s must be a non-empty list of positive numbers, got {y0s!r}")
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise!r}")
+    generator = torch.Generator().manual_seed(seed)
+    ys = exact_solution(t.reshape(-1, 1, 1), y0)
+    return y0, ys + noise * torch.randn(ys.shape, generator=generator)
+
+
+def trajectory_loss(
+    func: nn.Module, y0: torch.Tensor, t: torch.Tensor, ys: torch.Tensor, *, solver_step: float
+) -> torch.Tensor:
+    """Mean squared distance between ``ODESolve(y0, func)`` at times ``t`` and observations ``ys``.
+
+    ``y0``: (batch, 1); ``t``: (n,); ``ys``: (n, batch, 1). The solver is RK4 with
+    steps no longer than ``solver_step``; gradients flow by ordinary backprop
+    through its steps (chapter 6 computes them with the adjoint method instead).
+    """
+    from nodelib.solvers import odeint  # chapter 5 explains the solver
+
+    pred = odeint(func, y0, t, method="rk4", step_size=solver_step)
+    return (pred - ys).pow(2).mean()
+
+
 @dataclass
 class NeuralOdeResult:
+    """What :func:`train_neural_ode` returns."""
+
     func: DynamicsNet
-    losses: list[float]
+    losses: list[float]  # trajectory_loss at each optimiser step
     t: torch.Tensor  # (n,) evaluation times
     y0_test: float  # an initial value not in the training data
     y_pred: torch.Tensor  # (n,) solution of the learned ODE from y0_test
     y_exact: torch.Tensor  # (n,)
-    max_error: float
-
-
-def trajectory_data(
-    y0s, t: torch.Tensor, *, noise: float = 0.0, seed: int = 0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Observed trajectories of the known ODE: ``(y0s (batch, 1), ys (len(t), batch, 1))``."""
-    generator = torch.Generator().manual_seed(seed)
-    y0 = torch.as_tensor(y0s, dtype=torch.float32).reshape(-1, 1)
-    ys = exact_solution(t.reshape(-1, 1, 1), y0)
-    ys = ys + noise * torch.randn(ys.shape, generator=generator)
-    return y0, ys
+    max_error: float  # max |y_pred - y_exact| over t
 
 
 def train_neural_ode(
     *,
     y0s=(0.05, 0.2, 0.6, 1.5),
     y0_test: float = 0.35,
-    t_max: float = 8.0,
-    n_times: int = 17,
-    steps: int = 200,
+    t_max: float = 5.0,
+    n_times: int = 21,
+    noise: float = 0.01,
+    steps: int = 300,
     lr: float = 1e-2,
-    solver_step: float = 0.5,
+    solver_step: float = 0.25,
     seed: int = 0,
     progress: bool = True,
 ) -> NeuralOdeResult:
-    """Fit ``f_θ`` so that solving ``dy/dt = f_θ(t, y)`` reproduces observed trajectories.
+    """Fit ``f_θ`` so that solving ``dy/dt = f_θ(t, y)`` reproduces noisy observed trajectories.
 
-    The solver is RK4 with a fixed step ``solver_step``; gradients flow by
-    ordinary backprop through the solver's steps (chapter 6 has the adjoint).
+    Training data: the logistic law's trajectories from ``y0s`` at ``n_times``
+    equally spaced times on ``[0, t_max]``. The learned ODE is then solved from
+    ``y0_test``, an initial value it never saw, and compared with the exact solution.
     """
     from nodelib.solvers import odeint
 
+    t_max = _positive("t_max", t_max)
+    n_times = _count("n_times", n_times, 2)
+    steps = _count("steps", steps, 1)
+    lr = _positive("lr", lr)
+    solver_step = _positive("solver_step", solver_step)
+    y0_test = _positive("y0_test", y0_test)
+
     torch.manual_seed(seed)
     t_obs = torch.linspace(0, t_max, n_times)
-    y0, ys = trajectory_data(y0s, t_obs, noise=0.01, seed=seed)
+    y0, ys = trajectory_data(y0s, t_obs, noise=noise, seed=seed)
     func = DynamicsNet()
     optimizer = torch.optim.Adam(func.parameters(), lr=lr)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     losses = []
     for _ in tqdm(range(steps), desc="Neural ODE", disable=not progress):
-        pred = odeint(func, y0, t_obs, method="rk4", step_size=solver_step)
-        loss = (pred - ys).pow(2).mean()
+        loss = trajectory_loss(func, y0, t_obs, ys, solver_step=solver_step)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -188,34 +306,84 @@ def train_neural_ode(
         y_pred = odeint(func, torch.tensor([[y0_test]]), t, method="rk4", step_size=solver_step)
     y_pred = y_pred[:, 0, 0]
     y_exact = exact_solution(t, y0_test)
+    max_error = float((y_pred - y_exact).abs().max())
     return NeuralOdeResult(
-        func, losses, t, y0_test, y_pred, y_exact, float((y_pred - y_exact).abs().max())
+        func=func,
+        losses=losses,
+        t=t,
+        y0_test=y0_test,
+        y_pred=y_pred,
+        y_exact=y_exact,
+        max_error=max_error,
     )
 
 
+# --------------------------------------------------------------------------- figures
+
+
 def comparison_figure(pinn: PinnResult, node: NeuralOdeResult) -> go.Figure:
-    """Left: the PINN's solution; right: the Neural ODE solved from an unseen initial value."""
+    """Left: the PINN's solution; right: the learned ODE solved from an unseen initial value."""
     fig = make_subplots(
         rows=1,
         cols=2,
         subplot_titles=(
-            f"PINN: learns y(t) for y(0)={pinn.y0} (max error {pinn.max_error:.3f})",
-            f"Neural ODE: learns f, solved from y(0)={node.y0_test} "
-            f"(max error {node.max_error:.3f})",
+            f"PINN: learns y(t) for y(0) = {pinn.y0:g}",
+            f"Neural ODE: learns f, solved from y(0) = {node.y0_test:g}",
         ),
     )
     exact_style = {"color": "black", "dash": "dash"}
     fig.add_trace(
-        go.Scatter(x=pinn.t, y=pinn.y_exact, name="exact solution", line=exact_style), 1, 1
+        go.Scatter(
+            x=pinn.t.tolist(), y=pinn.y_exact.tolist(), name="exact solution", line=exact_style
+        ),
+        1,
+        1,
     )
-    fig.add_trace(go.Scatter(x=pinn.t, y=pinn.y_pred, name="PINN y_θ(t)"), 1, 1)
     fig.add_trace(
-        go.Scatter(x=node.t, y=node.y_exact, name="exact solution", line=exact_style, showlegend=False),
+        go.Scatter(
+            x=pinn.t.tolist(),
+            y=pinn.y_pred.tolist(),
+            name=f"PINN y_θ(t), max error {pinn.max_error:.3f}",
+            line={"color": "#ff7f0e"},
+        ),
+        1,
+        1,
+    )
+    fig.add_trace(
+        go.Scatter(x=node.t.tolist(), y=node.y_exact.tolist(), line=exact_style, showlegend=False),
         1,
         2,
     )
-    fig.add_trace(go.Scatter(x=node.t, y=node.y_pred, name="ODESolve(f_θ)"), 1, 2)
+    fig.add_trace(
+        go.Scatter(
+            x=node.t.tolist(),
+            y=node.y_pred.tolist(),
+            name=f"ODESolve with f_θ, max error {node.max_error:.3f}",
+            line={"color": "#1f77b4"},
+        ),
+        1,
+        2,
+    )
     fig.update_xaxes(title_text="t")
     fig.update_yaxes(title_text="y")
-    fig.update_layout(height=420)
+    fig.update_layout(height=420, legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def loss_figure(pinn: PinnResult, node: NeuralOdeResult) -> go.Figure:
+    """Both training losses against the optimiser step, on a log scale."""
+    fig = go.Figure(
+        [
+            go.Scatter(y=pinn.losses, name="PINN: residual loss", line={"color": "#ff7f0e"}),
+            go.Scatter(
+                y=node.losses, name="Neural ODE: trajectory loss", line={"color": "#1f77b4"}
+            ),
+        ]
+    )
+    fig.update_layout(
+        title="Training losses",
+        xaxis={"title": "optimiser step"},
+        yaxis={"title": "loss", "type": "log"},
+        height=360,
+    )
     return fig

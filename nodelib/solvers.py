@@ -53,6 +53,8 @@ class SolveStats:
         ts: the step mesh: the start time, then the end time of every accepted step (floats,
             ``len == accepted + 1``).
         rejected_ts: start times of the rejected attempts (floats).
+        rejected_step_sizes: the step size each rejected attempt tried (floats, signed like the
+            steps ``diff(ts)``; ``len == rejected``), so a plot can show how far it overshot.
         backward_nfe, backward_accepted, backward_rejected: filled in by ``.backward()`` after
             :func:`nodelib.odeint_adjoint` (the backward, augmented solve); ``None`` before.
     """
@@ -63,6 +65,7 @@ class SolveStats:
     rejected: int | None = 0
     ts: list[float] = field(default_factory=list)
     rejected_ts: list[float] = field(default_factory=list)
+    rejected_step_sizes: list[float] = field(default_factory=list)
     backward_nfe: int | None = None
     backward_accepted: int | None = None
     backward_rejected: int | None = None
@@ -327,6 +330,7 @@ def integrate_adaptive(
             non_finite_in_a_row += 1
             stats.rejected += 1
             stats.rejected_ts.append(t_now)
+            stats.rejected_step_sizes.append(h)
             try:
                 with torch.no_grad():
                     rk_step(_checked(func), t_now, y.detach(), h, tableau, k1=None)
@@ -361,6 +365,7 @@ def integrate_adaptive(
         else:
             stats.rejected += 1
             stats.rejected_ts.append(t_now)
+            stats.rejected_step_sizes.append(h)
         h = optimal_step(h, ratio, error_order)
     return torch.stack(outputs)
 

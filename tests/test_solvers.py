@@ -234,6 +234,39 @@ def test_stats_count_accepted_and_rejected_steps():
     assert stats.backward_nfe is None
 
 
+def test_rejected_step_sizes_are_recorded_one_per_rejection():
+    y0 = torch.tensor([[2.0, 0.0]], dtype=F64)
+    t = torch.tensor([0.0, 10.0], dtype=F64)
+    _, stats = nodelib.odeint(van_der_pol, y0, t, return_stats=True)
+    assert stats.rejected > 0
+    assert len(stats.rejected_step_sizes) == len(stats.rejected_ts) == stats.rejected
+
+
+def test_a_rejected_step_is_retried_with_a_smaller_step_from_the_same_time():
+    y0 = torch.tensor([[2.0, 0.0]], dtype=F64)
+    t = torch.tensor([0.0, 10.0], dtype=F64)
+    _, stats = nodelib.odeint(van_der_pol, y0, t, return_stats=True)
+    accepted_step_from = dict(zip(stats.ts[:-1], np.diff(stats.ts), strict=True))
+    for start, tried in zip(stats.rejected_ts, stats.rejected_step_sizes, strict=True):
+        assert start in accepted_step_from  # the retry starts where the rejected attempt did
+        assert 0 < accepted_step_from[start] < tried
+
+
+def test_rejected_step_sizes_are_negative_when_solving_backwards():
+    y0 = torch.tensor([[2.0, 0.0]], dtype=F64)
+    t = torch.tensor([10.0, 0.0], dtype=F64)
+    _, stats = nodelib.odeint(van_der_pol, y0, t, return_stats=True)
+    assert stats.rejected > 0
+    assert all(h < 0 for h in stats.rejected_step_sizes)
+
+
+def test_fixed_step_methods_record_no_rejected_steps():
+    y0 = torch.tensor([[2.0, 0.0]], dtype=F64)
+    t = torch.tensor([0.0, 1.0], dtype=F64)
+    _, stats = nodelib.odeint(van_der_pol, y0, t, method="rk4", step_size=0.1, return_stats=True)
+    assert stats.rejected == 0 and stats.rejected_ts == [] and stats.rejected_step_sizes == []
+
+
 def test_solution_has_shape_time_then_state_shape():
     y0 = torch.zeros(3, 4, 5)
     t = torch.linspace(0, 1, 6)

@@ -10,6 +10,13 @@ makes ``nodelib.widgets.spiral_lab`` the function rather than the module.
 """
 
 from nodelib.widgets.convolution import convolution_explorer, kernel_picker, pooling_explorer
+from nodelib.widgets.solver_picker import solver_picker
 from nodelib.widgets.spiral_lab import spiral_lab
 
-__all__ = ["convolution_explorer", "kernel_picker", "pooling_explorer", "spiral_lab"]
+__all__ = [
+    "convolution_explorer",
+    "kernel_picker",
+    "pooling_explorer",
+    "solver_picker",
+    "spiral_lab",
+]
