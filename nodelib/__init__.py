@@ -1,17 +1,44 @@
 """nodelib: the library behind the course *Neural ODEs, from convolutions to the adjoint method*.
 
-Each module holds one idea and has a home chapter that explains it:
+Each module holds one idea and has a home chapter that explains it.
 
-- :mod:`nodelib.config`   fast mode, data directory, device (the only global state)
-- :mod:`nodelib.seeding`  :func:`seed_everything`
-- :mod:`nodelib.viz`      showing plotly figures in Jupyter, Colab and the HTML book
-- :mod:`nodelib.tableaus` Butcher tableaus of euler, midpoint, rk4, rk4_38, dopri5 (methods as data)
-- :mod:`nodelib.runge_kutta` one explicit Runge–Kutta step for any tableau
-- :mod:`nodelib.step_size` error ratio, optimal next step, initial step of adaptive solvers
-- :mod:`nodelib.solvers`  :func:`odeint` (fixed-step and adaptive), :class:`SolveStats`
-- :mod:`nodelib.adjoint`  :func:`odeint_adjoint`, gradients by the continuous adjoint method
-- :mod:`nodelib.discrete_adjoint` backward recursion of the discrete adjoint, dual-problem identity
-- :mod:`nodelib.errors`   :class:`SolverError` and its subclasses (failures during a solve)
+Foundations (chapters 1-3)
+
+- :mod:`nodelib.conv`      convolutions and pooling from scratch (1, 2)
+- :mod:`nodelib.networks`  deep MLPs, a small CNN, residual blocks and ResNets (2, 3)
+- :mod:`nodelib.train`     a plain, seeded training loop for classifiers (2)
+- :mod:`nodelib.data`      MNIST or Fashion-MNIST, read offline when possible (2)
+
+Neural ODEs (chapters 4-6)
+
+- :mod:`nodelib.euler_view` residual networks as Euler steps; error against depth (4)
+- :mod:`nodelib.pinn`      a PINN and a Neural ODE side by side on one problem (4)
+- :mod:`nodelib.tableaus`  Butcher tableaus of euler, midpoint, rk4, rk4_38, dopri5 (5)
+- :mod:`nodelib.runge_kutta` one explicit Runge-Kutta step for any tableau (5)
+- :mod:`nodelib.step_size` error ratio, next step size, initial step of adaptive solvers (5)
+- :mod:`nodelib.solvers`   :func:`odeint` (fixed-step and adaptive), :class:`SolveStats` (5)
+- :mod:`nodelib.solver_study` orders of convergence, work-precision, step history, stiffness (5)
+- :mod:`nodelib.errors`    :class:`SolverError` and its subclasses (failures during a solve)
+- :mod:`nodelib.discrete_adjoint` the discrete adjoint recursion, the dual-problem identity (6)
+- :mod:`nodelib.adjoint`   :func:`odeint_adjoint`, gradients by the continuous adjoint (6)
+- :mod:`nodelib.adjoint_study` dual-problem cost, gradient checks, memory and time of
+  backward passes, the reverse solve's error against tolerance (6)
+
+Applications (chapters 7-9)
+
+- :mod:`nodelib.spiral`    learning a spiral with a neural ODE: the source's protocol and ours (7)
+- :mod:`nodelib.odenet`    ODE-Nets and their ResNet and CNN baselines for images (8)
+- :mod:`nodelib.experiments` the command-line image experiment and its results files (8, 9)
+
+Around the chapters
+
+- :mod:`nodelib.config`    fast mode, data directory, device (the only global state)
+- :mod:`nodelib.seeding`   :func:`seed_everything`
+- :mod:`nodelib.viz`       showing plotly figures in Jupyter, Colab and the HTML book
+- :mod:`nodelib.widgets`   the live ipywidgets of the chapters, one module per widget
+- :mod:`nodelib.exercises` inline ✅/❌ checks for the exercises
+- :mod:`nodelib.reproducibility` machine stamps of benchmarks, and reading results back
+- :mod:`nodelib.book_build` a myst-nb plug-in used only when building the book
 """
 
 from nodelib import config

@@ -14,7 +14,8 @@ Home chapter: the adjoint chapter (6). :mod:`nodelib.discrete_adjoint` and
 - :func:`saved_tensors_peak` and :func:`resident_peak`: two ways to measure the memory of a
   backward pass on a CPU, and :func:`cost_vs_steps`, which uses both for adjoint and backprop;
 - :func:`tolerance_study`: gradient error and function evaluations against ``rtol``;
-- figure functions (each returns a plotly figure) and :func:`tolerance_explorer`, the live widget.
+- figure functions (each returns a plotly figure); the live widget built on them is
+  :func:`nodelib.widgets.tolerance_explorer`.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ __all__ = [
     "tolerance_figure",
     "reconstruction",
     "reconstruction_slider_figure",
-    "tolerance_explorer",
+    "reconstruction_traces",
+    "reconstruction_layout",
 ]
 
 ADJOINT_COLOR, BACKPROP_COLOR, FD_COLOR = "#1f77b4", "#d62728", "#2ca02c"
@@ -850,7 +852,7 @@ def reconstruction(
     }
 
 
-def _reconstruction_traces(result: dict) -> list[go.Scatter]:
+def reconstruction_traces(result: dict) -> list[go.Scatter]:
     t = result["t"].tolist()
     return [
         go.Scatter(
@@ -870,7 +872,7 @@ def _reconstruction_traces(result: dict) -> list[go.Scatter]:
     ]
 
 
-def _reconstruction_layout(title: str) -> dict:
+def reconstruction_layout(title: str) -> dict:
     return {
         "title": title,
         "xaxis": {"title": "t (the reverse solve runs from right to left)"},
@@ -878,7 +880,7 @@ def _reconstruction_layout(title: str) -> dict:
             "title": "relative error",
             "type": "log",
             "exponentformat": "power",
-            "range": [-12, 6],
+            "range": [-10, 7],
         },
         "height": 450,
     }
@@ -896,48 +898,8 @@ def reconstruction_slider_figure(func: nn.Module, z0: torch.Tensor, t1: float, r
         for rtol, r in zip(rtols, results, strict=True)
     ]
     return slider_figure(
-        [_reconstruction_traces(r) for r in results],
+        [reconstruction_traces(r) for r in results],
         labels,
         slider_label="rtol",
-        layout=_reconstruction_layout("Errors of the reverse solve along the way back"),
+        layout=reconstruction_layout("Errors of the reverse solve along the way back"),
     )
-
-
-def tolerance_explorer(func: nn.Module, z0: torch.Tensor, t1: float):
-    """Live widget: pick ``rtol`` (log slider), see the reverse solve's errors and the NFE.
-
-    Returns an ipywidgets ``VBox`` with ``.controls`` (``{"log10_rtol": slider}``), ``.readout``
-    (an HTML widget with the gradient error and NFE), ``.figure`` (the figure shown) and
-    ``.update()``.
-    """
-    import ipywidgets as widgets
-
-    from nodelib.viz import show
-
-    slider = widgets.FloatSlider(
-        value=-3.0, min=-9.0, max=-1.0, step=0.5, description="log₁₀ rtol", continuous_update=False
-    )
-    readout = widgets.HTML()
-    output = widgets.Output()
-    box = widgets.VBox([slider, readout, output])
-
-    def update(_change=None):
-        rtol = 10.0**slider.value
-        result = reconstruction(func, z0, t1, rtol)
-        study = tolerance_study(func, z0, t1, [rtol])
-        box.figure = go.Figure(
-            _reconstruction_traces(result), layout=_reconstruction_layout(f"rtol = {rtol:.1e}")
-        )
-        readout.value = (
-            f"rtol = {rtol:.1e}: adjoint gradient error {study.adjoint_error[0]:.2e}, "
-            f"backprop gradient error {study.backprop_error[0]:.2e}; "
-            f"NFE forward {study.forward_nfe[0]}, reverse {study.backward_nfe[0]}"
-        )
-        output.clear_output(wait=True)
-        with output:
-            show(box.figure)
-
-    slider.observe(update, names="value")
-    box.controls, box.readout, box.update = {"log10_rtol": slider}, readout, update
-    update()
-    return box

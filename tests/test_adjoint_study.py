@@ -8,6 +8,7 @@ import torch
 import nodelib
 from nodelib import adjoint_study as study
 from nodelib.discrete_adjoint import discrete_adjoint_gradient
+from nodelib.widgets import tolerance_explorer
 
 F64 = torch.float64
 
@@ -205,7 +206,7 @@ def test_reverse_solve_error_is_larger_at_loose_tolerance(dynamics, z0):
 
 
 def test_tolerance_explorer_readout_changes_with_the_slider(dynamics, z0):
-    explorer = study.tolerance_explorer(dynamics, z0, 1.0)
+    explorer = tolerance_explorer(dynamics, z0, 1.0)
     before = explorer.readout.value
     z_error_before = list(explorer.figure.data[0].y)
     explorer.controls["log10_rtol"].value = -8.0

@@ -26,7 +26,7 @@ def run_benchmark(script, out):
 @pytest.mark.slow
 def test_solver_benchmark_writes_cases_with_the_documented_keys(tmp_path):
     result = run_benchmark("solvers.py", tmp_path / "solvers.json")
-    assert list(result) == ["cases"]
+    assert list(result) == ["cases", "command", "machine"]
     keys = {"method", "batch", "steps", "nodelib_s", "torchdiffeq_s", "ratio"}
     assert all(set(case) == keys for case in result["cases"])
     assert {case["method"] for case in result["cases"]} >= {"euler", "dopri5"}
@@ -36,7 +36,14 @@ def test_solver_benchmark_writes_cases_with_the_documented_keys(tmp_path):
 @pytest.mark.slow
 def test_adjoint_memory_benchmark_writes_the_documented_keys(tmp_path):
     result = run_benchmark("adjoint_memory.py", tmp_path / "memory.json")
-    assert set(result) == {"steps", "adjoint_peak_mb", "backprop_peak_mb", "max_grad_rel_diff"}
+    assert set(result) == {
+        "steps",
+        "adjoint_peak_mb",
+        "backprop_peak_mb",
+        "max_grad_rel_diff",
+        "command",
+        "machine",
+    }
     assert len(result["steps"]) == len(result["adjoint_peak_mb"]) == len(result["backprop_peak_mb"])
     assert result["max_grad_rel_diff"] < 0.5
 

@@ -156,7 +156,13 @@ def test_benchmark_quick_writes_the_documented_json(tmp_path):
         timeout=120,
     )
     result = json.loads(out.read_text())
-    assert set(result) == {"source_protocol", "course_protocol", "time_ratio"}
+    assert set(result) == {
+        "source_protocol",
+        "course_protocol",
+        "time_ratio",
+        "command",
+        "machine",
+    }
     assert set(result["source_protocol"]) == {"euler", "rk4", "dopri5"}
     assert all(set(v) == {"seconds", "mse"} for v in result["source_protocol"].values())
     assert set(result["course_protocol"]) == {"seconds", "mse", "iterations", "solver"}

@@ -12,6 +12,7 @@ makes ``nodelib.widgets.spiral_lab`` the function rather than the module.
 from nodelib.widgets.convolution import convolution_explorer, kernel_picker, pooling_explorer
 from nodelib.widgets.solver_picker import solver_picker
 from nodelib.widgets.spiral_lab import spiral_lab
+from nodelib.widgets.tolerance_explorer import tolerance_explorer
 
 __all__ = [
     "convolution_explorer",
@@ -19,4 +20,5 @@ __all__ = [
     "pooling_explorer",
     "solver_picker",
     "spiral_lab",
+    "tolerance_explorer",
 ]
