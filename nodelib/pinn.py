@@ -321,14 +321,18 @@ def train_neural_ode(
 # --------------------------------------------------------------------------- figures
 
 
-def comparison_figure(pinn: PinnResult, node: NeuralOdeResult) -> go.Figure:
-    """Left: the PINN's solution; right: the learned ODE solved from an unseen initial value."""
+def comparison_figure(
+    pinn: PinnResult, node: NeuralOdeResult, penalty_pinn: PinnResult | None = None
+) -> go.Figure:
+    """Left: the PINN's solution (and, if given, a PINN trained with the initial condition as a
+    penalty); right: the learned ODE solved from an initial value it never saw."""
     fig = make_subplots(
         rows=1,
         cols=2,
+        horizontal_spacing=0.12,
         subplot_titles=(
-            f"PINN: learns y(t) for y(0) = {pinn.y0:g}",
-            f"Neural ODE: learns f, solved from y(0) = {node.y0_test:g}",
+            f"PINN: y_θ(t) for y(0) = {pinn.y0:g}",
+            f"Neural ODE: f_θ solved from y(0) = {node.y0_test:g}",
         ),
     )
     exact_style = {"color": "black", "dash": "dash"}
@@ -343,12 +347,23 @@ def comparison_figure(pinn: PinnResult, node: NeuralOdeResult) -> go.Figure:
         go.Scatter(
             x=pinn.t.tolist(),
             y=pinn.y_pred.tolist(),
-            name=f"PINN y_θ(t), max error {pinn.max_error:.3f}",
+            name=f"PINN, max error {pinn.max_error:.1e}",
             line={"color": "#ff7f0e"},
         ),
         1,
         1,
     )
+    if penalty_pinn is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=penalty_pinn.t.tolist(),
+                y=penalty_pinn.y_pred.tolist(),
+                name=f"PINN, initial condition as penalty, max error {penalty_pinn.max_error:.2f}",
+                line={"color": "#d62728", "dash": "dot"},
+            ),
+            1,
+            1,
+        )
     fig.add_trace(
         go.Scatter(x=node.t.tolist(), y=node.y_exact.tolist(), line=exact_style, showlegend=False),
         1,
@@ -358,15 +373,16 @@ def comparison_figure(pinn: PinnResult, node: NeuralOdeResult) -> go.Figure:
         go.Scatter(
             x=node.t.tolist(),
             y=node.y_pred.tolist(),
-            name=f"ODESolve with f_θ, max error {node.max_error:.3f}",
+            name=f"Neural ODE, max error {node.max_error:.1e}",
             line={"color": "#1f77b4"},
         ),
         1,
         2,
     )
+    fig.update_annotations(font_size=13)
     fig.update_xaxes(title_text="t")
     fig.update_yaxes(title_text="y")
-    fig.update_layout(height=420, legend={"orientation": "h", "y": -0.2})
+    fig.update_layout(height=460, legend={"orientation": "h", "y": -0.25})
     return fig
 
 
@@ -383,7 +399,7 @@ def loss_figure(pinn: PinnResult, node: NeuralOdeResult) -> go.Figure:
     fig.update_layout(
         title="Training losses",
         xaxis={"title": "optimiser step"},
-        yaxis={"title": "loss", "type": "log"},
+        yaxis={"title": "loss", "type": "log", "exponentformat": "power"},
         height=360,
     )
     return fig

@@ -44,6 +44,7 @@ def figure_html(fig: go.Figure) -> str:
     plot = fig.to_html(
         full_html=False,
         include_plotlyjs=False,
+        auto_play=False,  # a slider figure starts on its first frame, as the reader expects
         div_id=f"nodelib-{uuid.uuid4().hex[:12]}",
         config=PLOTLY_CONFIG,
     )
@@ -62,11 +63,34 @@ def show(fig: go.Figure) -> None:
     if _on_colab():
         fig.show(renderer="colab")
         return
-    bundle = {
+    display(figure_bundle(fig), raw=True)
+
+
+def figure_bundle(fig: go.Figure) -> dict:
+    """The output :func:`show` sends: plotly's JSON and the HTML ``<div>``, by mimetype."""
+    return {
         "application/vnd.plotly.v1+json": fig.to_plotly_json() | {"config": PLOTLY_CONFIG},
         "text/html": figure_html(fig),
     }
-    display(bundle, raw=True)
+
+
+def show_in(output, fig: go.Figure) -> None:
+    """Replace what the ipywidgets ``Output`` widget ``output`` shows by ``fig``.
+
+    Widgets call this on every change of a control. Setting ``output.outputs``
+    directly needs no capture of display messages by the front-end; capturing
+    (``with output: show(fig)``) sometimes left headless notebook runs (nbclient,
+    nbmake) waiting until their timeout. On Colab, whose front-end draws plotly
+    only through its own renderer, the capture is used.
+    """
+    if not isinstance(fig, go.Figure):
+        raise TypeError(f"show_in expects a plotly Figure, got {type(fig).__name__}")
+    if _on_colab():
+        output.clear_output(wait=True)
+        with output:
+            show(fig)
+        return
+    output.outputs = ({"output_type": "display_data", "data": figure_bundle(fig), "metadata": {}},)
 
 
 def slider_figure(

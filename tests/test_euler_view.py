@@ -109,6 +109,15 @@ def test_depth_explorer_readout_and_figure_follow_the_slider(field, h0):
     assert len(explorer.figure.data[1].x) == len(h0) * (40 + 2)
 
 
+def test_depth_explorer_shows_its_figure_in_its_output_area(field, h0):
+    explorer = depth_explorer(field, h0, depth=3)
+    (shown,) = explorer.output.outputs
+    assert shown["data"]["application/vnd.plotly.v1+json"]["data"][1]["x"] == list(
+        explorer.figure.data[1].x
+    )
+    assert "<div" in shown["data"]["text/html"]
+
+
 def test_depth_explorer_rejects_a_depth_beyond_its_slider():
     with pytest.raises(ValueError, match="depth"):
         depth_explorer(depth=100, max_depth=64)

@@ -69,6 +69,8 @@ def test_trajectory_data_has_one_trajectory_per_initial_value():
 
 def test_comparison_and_loss_figures_have_their_traces(pinn_result, node_result):
     assert len(pinn.comparison_figure(pinn_result, node_result).data) == 4
+    with_penalty = pinn.comparison_figure(pinn_result, node_result, penalty_pinn=pinn_result)
+    assert len(with_penalty.data) == 5
     assert len(pinn.loss_figure(pinn_result, node_result).data) == 2
 
 

@@ -65,3 +65,29 @@ def test_figure_html_is_labelled_by_the_figure_title():
 def test_untitled_figure_is_labelled_by_its_axes():
     fig = go.Figure(layout={"xaxis": {"title": {"text": "t"}}, "yaxis": {"title": {"text": "h"}}})
     assert viz.figure_label(fig) == "interactive figure: h against t"
+
+
+def test_show_in_replaces_the_output_widgets_content_with_both_formats():
+    import ipywidgets
+
+    output = ipywidgets.Output()
+    viz.show_in(output, go.Figure(go.Scatter(y=[1, 2])))
+    viz.show_in(output, go.Figure(go.Scatter(y=[3, 4])))
+    assert len(output.outputs) == 1
+    data = output.outputs[0]["data"]
+    assert set(data) == {"application/vnd.plotly.v1+json", "text/html"}
+    assert data["application/vnd.plotly.v1+json"]["data"][0]["y"] == [3, 4]
+
+
+def test_slider_figures_do_not_play_on_page_load():
+    fig = viz.slider_figure(
+        [[go.Scatter(y=[0])], [go.Scatter(y=[1])]], ["a", "b"], slider_label="k"
+    )
+    assert "Plotly.animate" not in viz.figure_html(fig)
+
+
+def test_show_in_refuses_what_is_not_a_figure():
+    import ipywidgets
+
+    with pytest.raises(TypeError, match="plotly Figure"):
+        viz.show_in(ipywidgets.Output(), {"data": []})

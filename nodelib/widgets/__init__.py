@@ -10,12 +10,14 @@ makes ``nodelib.widgets.spiral_lab`` the function rather than the module.
 """
 
 from nodelib.widgets.convolution import convolution_explorer, kernel_picker, pooling_explorer
+from nodelib.widgets.depth_morph import depth_explorer
 from nodelib.widgets.solver_picker import solver_picker
 from nodelib.widgets.spiral_lab import spiral_lab
 from nodelib.widgets.tolerance_explorer import tolerance_explorer
 
 __all__ = [
     "convolution_explorer",
+    "depth_explorer",
     "kernel_picker",
     "pooling_explorer",
     "solver_picker",

@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 import torch
 
 from nodelib import conv
-from nodelib.viz import show, slider_figure
+from nodelib.viz import show_in, slider_figure
 
 # --- continuous convolution ------------------------------------------------------------------
 
@@ -128,17 +128,6 @@ def convolution_slider_figure(f: str = "box", g: str = "box", t_values=None) -> 
     )
 
 
-def _show_in(output: widgets.Output, fig: go.Figure) -> None:
-    """Show ``fig`` in ``output`` (inside IPython only; tests read ``.figure`` instead)."""
-    from IPython import get_ipython
-
-    if get_ipython() is None:
-        return
-    output.clear_output(wait=True)
-    with output:
-        show(fig)
-
-
 def convolution_explorer(f: str = "box", g: str = "box") -> widgets.VBox:
     """Choose f and g, slide t: the live version of :func:`convolution_slider_figure`.
 
@@ -157,7 +146,7 @@ def convolution_explorer(f: str = "box", g: str = "box") -> widgets.VBox:
         box.figure = convolution_figure(
             controls["f"].value, controls["g"].value, controls["t"].value
         )
-        _show_in(output, box.figure)
+        show_in(output, box.figure)
 
     for control in controls.values():
         control.observe(update, names="value")
@@ -311,7 +300,7 @@ def kernel_picker(image) -> widgets.VBox:
     def draw(kernel):
         box.kernel = np.asarray(kernel, dtype=float)
         box.figure = kernel_figure(image, box.kernel)
-        _show_in(output, box.figure)
+        show_in(output, box.figure)
 
     def on_pick(_change=None):
         kernel = KERNELS[dropdown.value]
@@ -399,7 +388,7 @@ def pooling_explorer(image) -> widgets.VBox:
         box.figure = pooling_figure(
             image, controls["kernel_size"].value, stride, controls["mode"].value
         )
-        _show_in(output, box.figure)
+        show_in(output, box.figure)
 
     for control in controls.values():
         control.observe(update, names="value")

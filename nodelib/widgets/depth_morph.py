@@ -14,18 +14,7 @@ import plotly.graph_objects as go
 import torch
 
 from nodelib import euler_view
-from nodelib.viz import show
-
-
-def _show_in(output: widgets.Output, fig: go.Figure) -> None:
-    """Show ``fig`` in ``output`` (inside IPython only; tests read ``.figure`` instead)."""
-    from IPython import get_ipython
-
-    if get_ipython() is None:
-        return
-    output.clear_output(wait=True)
-    with output:
-        show(fig)
+from nodelib.viz import show_in
 
 
 def depth_explorer(
@@ -70,9 +59,9 @@ def depth_explorer(
             f"largest distance ‖h_N − h(1)‖ = {box.error:.4f}"
         )
         box.figure = go.Figure(euler_view.depth_traces(field, h0, n, flow), layout=layout)
-        _show_in(output, box.figure)
+        show_in(output, box.figure)
 
     slider.observe(update, names="value")
-    box.depth, box.readout, box.update = slider, readout, update
+    box.depth, box.readout, box.output, box.update = slider, readout, output, update
     update()
     return box

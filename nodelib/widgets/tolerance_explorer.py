@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from nodelib import adjoint_study
-from nodelib.viz import show
+from nodelib.viz import show_in
 
 
 def tolerance_explorer(func: nn.Module, z0: torch.Tensor, t1: float):
@@ -44,9 +44,7 @@ def tolerance_explorer(func: nn.Module, z0: torch.Tensor, t1: float):
             f"backprop gradient error {study.backprop_error[0]:.2e}; "
             f"NFE forward {study.forward_nfe[0]}, reverse {study.backward_nfe[0]}"
         )
-        output.clear_output(wait=True)
-        with output:
-            show(box.figure)
+        show_in(output, box.figure)
 
     slider.observe(update, names="value")
     box.controls, box.readout, box.update = {"log10_rtol": slider}, readout, update
