@@ -152,7 +152,7 @@ def main() -> None:
     args = parser.parse_args()
     result = run(args.quick)
     result |= {
-        "command": reproducibility.command_line([__file__, *sys.argv[1:]]),
+        "command": reproducibility.command_line(),
         "machine": reproducibility.stamp(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -25,9 +25,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from nodelib import odenet, reproducibility
+from nodelib.experiments.classify import train_step
 
 #: name in the JSON -> how to build the model.
 MODELS = {
@@ -35,17 +35,6 @@ MODELS = {
     "source_odenet": lambda: odenet.build_model("source_odenet"),
     "resnet": lambda: odenet.build_model("resnet"),
 }
-
-
-def training_iteration(model, optimizer, images, labels) -> tuple[int, int]:
-    """One Adam step; returns (forward NFE, backward NFE) of the model's dynamics."""
-    model.reset_nfe()
-    optimizer.zero_grad()
-    loss = nn.functional.cross_entropy(model(images), labels)
-    forward, _ = model.nfe()
-    loss.backward()
-    optimizer.step()
-    return forward, model.nfe()[1]
 
 
 def benchmark(rounds: int, iters_per_round: int, batch_size: int = 32, seed: int = 0) -> dict:
@@ -57,14 +46,14 @@ def benchmark(rounds: int, iters_per_round: int, batch_size: int = 32, seed: int
     for name, build in MODELS.items():
         model = build()
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-        nfe = training_iteration(model, optimizer, images, labels)  # warm-up
+        _, *nfe = train_step(model, images, labels, optimizer)  # warm-up; keeps the NFE
         setups[name] = (model, optimizer, nfe)
     timings = {name: [] for name in MODELS}
     for _ in range(rounds):
         for name, (model, optimizer, _) in setups.items():
             started = time.perf_counter()
             for _ in range(iters_per_round):
-                training_iteration(model, optimizer, images, labels)
+                train_step(model, images, labels, optimizer)
             timings[name].append((time.perf_counter() - started) / iters_per_round)
     models = {
         name: {

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -127,7 +126,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}", flush=True)
     result = run(args.quick)
     result |= {
-        "command": reproducibility.command_line([__file__, *sys.argv[1:]]),
+        "command": reproducibility.command_line(),
         "machine": reproducibility.stamp(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -373,14 +373,14 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def saved_activation_bytes(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> int:
-    """Bytes of tensors autograd keeps for the backward pass of one batch.
+def bytes_saved_for_backward(model: nn.Module, forward) -> int:
+    """Bytes of tensors autograd keeps for the backward pass of ``forward()``.
 
-    This is the memory that grows with depth in a ResNet: every layer saves its
-    input. Measured with ``torch.autograd.graph.saved_tensors_hooks`` on one forward
-    pass; a tensor saved twice is counted once, parameters not at all. Sizes are
-    those of the saved tensors themselves (a slice of a big data set counts as the
-    slice, not as the whole storage behind it).
+    ``forward`` is a function of no arguments that runs ``model`` and returns a
+    tensor. Measured with ``torch.autograd.graph.saved_tensors_hooks``: a tensor
+    saved twice is counted once, ``model``'s parameters not at all. Sizes are those
+    of the saved tensors themselves (a slice of a big data set counts as the slice,
+    not as the whole storage behind it).
     """
     parameters = {(p.data_ptr(), tuple(p.shape)) for p in model.parameters()}
     seen: dict[tuple, int] = {}
@@ -392,9 +392,20 @@ def saved_activation_bytes(model: nn.Module, images: torch.Tensor, labels: torch
         return tensor
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        loss = nn.functional.cross_entropy(model(images), labels)
-    del loss
+        output = forward()
+    del output  # frees the graph, and with it the saved tensors
     return sum(seen.values())
+
+
+def saved_activation_bytes(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> int:
+    """Bytes autograd keeps for the backward pass of one batch through the whole model.
+
+    This is the memory that grows with depth in a ResNet: every layer saves its
+    input. See :func:`bytes_saved_for_backward` for what is counted.
+    """
+    return bytes_saved_for_backward(
+        model, lambda: nn.functional.cross_entropy(model(images), labels)
+    )
 
 
 def block_activation_bytes(model: ImageClassifier, images: torch.Tensor) -> int:
@@ -406,19 +417,7 @@ def block_activation_bytes(model: ImageClassifier, images: torch.Tensor) -> int:
     with torch.no_grad():
         h0 = model.downsample(images)
     h0.requires_grad_(True)
-    parameters = {(p.data_ptr(), tuple(p.shape)) for p in model.parameters()}
-    seen: dict[tuple, int] = {}
-
-    def pack(tensor: torch.Tensor) -> torch.Tensor:
-        key = (tensor.data_ptr(), tuple(tensor.shape), tensor.dtype)
-        if key[:2] not in parameters:
-            seen[key] = tensor.numel() * tensor.element_size()
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        out = model.middle(h0).sum()
-    del out
-    return sum(seen.values())
+    return bytes_saved_for_backward(model, lambda: model.middle(h0).sum())
 
 
 # --------------------------------------------------------------------------------------

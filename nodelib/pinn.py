@@ -142,6 +142,26 @@ class PinnResult:
     max_error: float  # max |y_pred - y_exact| over t
 
 
+def minimise(loss_fn, model: nn.Module, *, steps: int, lr: float, name: str, progress: bool):
+    """Minimise ``loss_fn()`` over ``model``'s parameters with Adam; return the loss per step.
+
+    Both models of this module train the same way, so that the comparison is about
+    *what* they fit, not how: Adam, with the learning rate decaying from ``lr`` to
+    zero on a cosine schedule over ``steps``.
+    """
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+    losses = []
+    for _ in tqdm(range(steps), desc=name, disable=not progress):
+        loss = loss_fn()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.item())
+    return losses
+
+
 def train_pinn(
     *,
     y0: float = 0.2,
@@ -168,17 +188,15 @@ def train_pinn(
 
     torch.manual_seed(seed)
     model = PINN(y0, t_max, hard_initial_condition=hard_initial_condition)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     t_colloc = torch.linspace(0, t_max, n_collocation).unsqueeze(1)
-    losses = []
-    for _ in tqdm(range(steps), desc="PINN", disable=not progress):
-        loss = pinn_loss(model, t_colloc)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        losses.append(loss.item())
+    losses = minimise(
+        lambda: pinn_loss(model, t_colloc),
+        model,
+        steps=steps,
+        lr=lr,
+        name="PINN",
+        progress=progress,
+    )
     t = torch.linspace(0, t_max, 200)
     with torch.no_grad():
         y_pred = model(t.unsqueeze(1)).squeeze(1)
@@ -291,16 +309,14 @@ def train_neural_ode(
     t_obs = torch.linspace(0, t_max, n_times)
     y0, ys = trajectory_data(y0s, t_obs, noise=noise, seed=seed)
     func = DynamicsNet()
-    optimizer = torch.optim.Adam(func.parameters(), lr=lr)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
-    losses = []
-    for _ in tqdm(range(steps), desc="Neural ODE", disable=not progress):
-        loss = trajectory_loss(func, y0, t_obs, ys, solver_step=solver_step)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        losses.append(loss.item())
+    losses = minimise(
+        lambda: trajectory_loss(func, y0, t_obs, ys, solver_step=solver_step),
+        func,
+        steps=steps,
+        lr=lr,
+        name="Neural ODE",
+        progress=progress,
+    )
     t = torch.linspace(0, t_max, 200)
     with torch.no_grad():
         y_pred = odeint(func, torch.tensor([[y0_test]]), t, method="rk4", step_size=solver_step)

@@ -52,16 +52,24 @@ class SolverPicker(widgets.VBox):
         self.error: str | None = None
         self.nfe = self.steps = self.rejected = 0
         self.final_error = float("nan")
-        narrow = widgets.Layout(width="150px")
+        narrow = widgets.Layout(width="225px")
         self.method = widgets.Dropdown(
-            options=list(solver_study.SOLVER_METHODS), value="rk4", layout=narrow
+            options=list(solver_study.SOLVER_METHODS),
+            value="rk4",
+            description="method",
+            layout=narrow,
         )
-        self.step_size = widgets.Dropdown(options=list(STEP_CHOICES), value=0.2, layout=narrow)
+        self.step_size = widgets.Dropdown(
+            options=list(STEP_CHOICES), value=0.2, description="step h", layout=narrow
+        )
         self.tolerance = widgets.Dropdown(
-            options=[(f"{tol:.0e}", tol) for tol in TOLERANCE_CHOICES], value=1e-4, layout=narrow
+            options=[(f"{tol:.0e}", tol) for tol in TOLERANCE_CHOICES],
+            value=1e-4,
+            description="tolerance",
+            layout=narrow,
         )
-        self.x0 = widgets.FloatSlider(value=2.0, min=-3.0, max=3.0, step=0.1)
-        self.v0 = widgets.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.1)
+        self.x0 = widgets.FloatSlider(value=2.0, min=-3.0, max=3.0, step=0.1, description="x(0)")
+        self.v0 = widgets.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.1, description="v(0)")
         self.readout = widgets.HTML()
         self.figure = widgets.HTML(layout=widgets.Layout(min_height="360px"))
         self._build_figure()
@@ -70,14 +78,8 @@ class SolverPicker(widgets.VBox):
         self.update()
         controls = widgets.VBox(
             [
-                widgets.HBox(
-                    [
-                        _labelled("method", self.method),
-                        _labelled("step h", self.step_size),
-                        _labelled("tolerance", self.tolerance),
-                    ]
-                ),
-                widgets.HBox([_labelled("x(0)", self.x0), _labelled("v(0)", self.v0)]),
+                widgets.HBox([self.method, self.step_size, self.tolerance]),
+                widgets.HBox([self.x0, self.v0]),
                 self.readout,
             ]
         )
@@ -164,17 +166,6 @@ class SolverPicker(widgets.VBox):
             f"<b>NFE</b> {self.nfe} &nbsp; "
             f"<b>error at t = {self.t1:g}</b> {self.final_error:.2e}"
         )
-
-
-def _labelled(text: str, control: widgets.Widget) -> widgets.HBox:
-    """``control`` with a label in front.
-
-    A separate ``HTML`` label rather than the control's ``description``: ipywidgets typesets
-    descriptions with the MathJax 2 API, which fails (a JavaScript error per control) on book
-    pages that load MathJax 3.
-    """
-    label = widgets.HTML(f"<b>{html.escape(text)}</b>", layout=widgets.Layout(width="75px"))
-    return widgets.HBox([label, control])
 
 
 def solver_picker(mu: float = 1.0, t1: float = 10.0) -> SolverPicker:
