@@ -57,8 +57,9 @@ def check_module_aliases(path: Path) -> set[str]:
     code = "\n".join(
         c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
     )
-    aliases = set(re.findall(r"from nodelib\.exercises import (?:chapter\d\d|conclusion) as (\w+)", code))
-    aliases |= set(re.findall(r"import nodelib\.exercises\.(?:chapter\d\d|conclusion) as (\w+)", code))
+    module = r"(?:chapter\d\d|conclusion)"
+    aliases = set(re.findall(rf"from nodelib\.exercises import {module} as (\w+)", code))
+    aliases |= set(re.findall(rf"import nodelib\.exercises\.{module} as (\w+)", code))
     return aliases
 
 
