@@ -12,10 +12,18 @@ It also gives every page a ``<meta name="description">`` (the page's first
 paragraph, for search results and link previews), the course stylesheet, and,
 when the book was executed with ``NODELIB_FAST=1``, a banner saying that its
 numbers come from the shrunken fast-mode runs.
+
+Accessibility (WCAG 2 AA, checked by ``tests/browser/test_accessibility.py``):
+``course-a11y.js`` names the static widgets' sliders and makes output areas that
+scroll sideways reachable by keyboard; ``course.css`` fixes contrast; and the
+bibliography's entries get the ARIA role their list needs (see
+:func:`accessible_bibliography`). axe-core itself, vendored for those tests, is
+kept out of the built book.
 """
 
 import html
 import os
+import re
 from pathlib import Path
 
 from docutils import nodes
@@ -29,6 +37,10 @@ VENDORED_FILES = (
 )
 
 
+#: Vendored files the tests use but no page loads: left out of the built book's _static/.
+TEST_ONLY_VENDOR_FILES = ("axe-core", "axe-core/**")
+
+
 def _check_vendor_folder(app, config):
     vendor = Path(app.confdir) / "_vendor"
     missing = [f for f in VENDORED_FILES if not (vendor / f).exists()]
@@ -37,6 +49,8 @@ def _check_vendor_folder(app, config):
             f"the book's JavaScript is missing from {vendor}: {missing}. "
             "Run `make vendor` (or python scripts/vendor_assets.py) first."
         )
+    # Sphinx copies html_static_path minus exclude_patterns, matched relative to each folder.
+    config.exclude_patterns = [*config.exclude_patterns, *TEST_ONLY_VENDOR_FILES]
 
 
 #: Longest description search engines show in full (characters).
@@ -63,12 +77,26 @@ def page_description(doctree, fallback: str) -> str:
     return fallback
 
 
+#: docutils marks each bibliography entry ``role="doc-biblioentry"`` inside a
+#: ``role="list"``. DPUB-ARIA 1.1 deprecated that role (axe: aria-deprecated-role), and a
+#: list whose items lack ``role="listitem"`` is broken for screen readers (axe:
+#: aria-required-children, critical). ``listitem`` is the role DPUB-ARIA 1.1 points to.
+BIBLIOENTRY_ROLE = re.compile(r'(<div class="citation"[^>]*) role="doc-biblioentry"')
+
+
+def accessible_bibliography(body: str) -> str:
+    """``body`` with bibliography entries marked as the list items they are."""
+    return BIBLIOENTRY_ROLE.sub(r'\1 role="listitem"', body)
+
+
 def _add_page_extras(app, pagename, templatename, context, doctree):
     fallback = app.config.project
     description = html.escape(page_description(doctree, fallback), quote=True)
     context["metatags"] = (
         context.get("metatags", "") + f'\n<meta name="description" content="{description}" />'
     )
+    if "body" in context:
+        context["body"] = accessible_bibliography(context["body"])
     if os.environ.get("NODELIB_FAST") == "1" and "body" in context:
         context["body"] = FAST_MODE_BANNER + context["body"]
 
@@ -78,5 +106,6 @@ def setup(app):
     # priority < 500 so plotly.js precedes require.js (default priority 500)
     app.add_js_file("plotly.min.js", priority=200)
     app.add_css_file("course.css")
+    app.add_js_file("course-a11y.js", loading_method="defer")
     app.connect("html-page-context", _add_page_extras)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

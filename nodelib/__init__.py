@@ -30,6 +30,18 @@ Applications (chapters 7-9)
 - :mod:`nodelib.odenet`    ODE-Nets and their ResNet and CNN baselines for images (8)
 - :mod:`nodelib.experiments` the command-line image experiment and its results files (8, 9)
 
+Beyond the source: what flows cannot do (chapter 9)
+
+- :mod:`nodelib.crossing_problems` the crossing map and the annuli: maps no flow represents (9)
+- :mod:`nodelib.augmented` Neural ODEs, augmented Neural ODEs and ResNets; training, NFE (9)
+- :mod:`nodelib.augmented_figures` trajectories, decision boundaries, 3-D lifts, NFE curves (9)
+
+Beyond the source: continuous normalizing flows (chapter 10)
+
+- :mod:`nodelib.toy_densities` two moons, rings, checkerboard, ...; the best-Gaussian baseline (10)
+- :mod:`nodelib.traces`    the trace of a Jacobian: exact, and Hutchinson's estimator (10)
+- :mod:`nodelib.cnf`       continuous normalizing flows: log-likelihood, sampling, training (10)
+
 Around the chapters
 
 - :mod:`nodelib.config`    fast mode, data directory, device (the only global state)

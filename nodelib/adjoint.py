@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import torch
 
-from nodelib.solvers import SolveStats, check_inputs, solve
+from nodelib.solvers import SolveStats, check_inputs, first_derivative, solve
 from nodelib.tableaus import TABLEAUS
 
-__all__ = ["odeint_adjoint", "AugmentedDynamics"]
+__all__ = ["odeint_adjoint", "AugmentedDynamics", "check_adjoint_params", "untracked_tensors"]
 
 
 class AugmentedDynamics:
@@ -58,11 +58,17 @@ class AugmentedDynamics:
         with torch.enable_grad():
             z = z.detach().requires_grad_(True)
             dz_dt = self.func(t, z)
-            # -aᵀ ∂f/∂z and -aᵀ ∂f/∂θ in one backward pass through func.
-            vjps = torch.autograd.grad(dz_dt, (z, *self.params), grad_outputs=-a, allow_unused=True)
+            inputs = (z, *self.params)
+            if dz_dt.requires_grad:
+                # -aᵀ ∂f/∂z and -aᵀ ∂f/∂θ in one backward pass through func.
+                vjps = torch.autograd.grad(dz_dt, inputs, grad_outputs=-a, allow_unused=True)
+            else:
+                # f depends on neither z nor any parameter (f = f(t), f = 0, or computed under
+                # no_grad): there is no graph to go back through and every product is zero.
+                vjps = (None,) * len(inputs)
         parts = [dz_dt.detach().reshape(-1)]
-        for vjp, like in zip(vjps, (z, *self.params), strict=True):
-            # A parameter func does not use gets a zero gradient.
+        for vjp, like in zip(vjps, inputs, strict=True):
+            # An input func does not use (allow_unused gives None) gets a zero product.
             parts.append(
                 torch.zeros(like.numel(), dtype=a.dtype, device=a.device)
                 if vjp is None
@@ -78,7 +84,12 @@ class _OdeintAdjointFunction(torch.autograd.Function):
     def forward(ctx, settings: dict, y0: torch.Tensor, t: torch.Tensor, *params: torch.Tensor):
         with torch.no_grad():
             solution = solve(
-                settings["func"], y0, t.tolist(), stats=settings["stats"], **settings["solver"]
+                settings["func"],
+                y0,
+                t.tolist(),
+                stats=settings["stats"],
+                f0=settings["f0"],
+                **settings["solver"],
             )
         ctx.settings = settings
         ctx.save_for_backward(t, solution, *params)
@@ -124,6 +135,112 @@ class _OdeintAdjointFunction(torch.autograd.Function):
         return (None, a.view(shape), None, *grads)
 
 
+# --------------------------------------------------------------------------- input checking
+
+
+def check_adjoint_params(func, adjoint_params) -> tuple[torch.Tensor, ...]:
+    """The tensors to differentiate with respect to: each once, only those that require grad.
+
+    ``None`` means ``func.parameters()`` for an ``nn.Module`` and nothing for a plain function.
+    Raises :class:`TypeError` unless ``adjoint_params`` is an iterable of tensors.
+    """
+    if adjoint_params is None:
+        adjoint_params = func.parameters() if isinstance(func, torch.nn.Module) else ()
+    elif isinstance(adjoint_params, torch.Tensor):  # iterating it would give its rows
+        raise TypeError(
+            f"adjoint_params must be a list or tuple of tensors, got a Tensor of shape "
+            f"{tuple(adjoint_params.shape)}; wrap it in a list: adjoint_params=[w]"
+        )
+    try:
+        adjoint_params = tuple(adjoint_params)
+    except TypeError:
+        raise TypeError(
+            "adjoint_params must be a list or tuple of tensors (or module.parameters()), "
+            f"got {type(adjoint_params).__name__}"
+        ) from None
+    for i, p in enumerate(adjoint_params):
+        if not isinstance(p, torch.Tensor):
+            raise TypeError(
+                f"adjoint_params must hold tensors, got {type(p).__name__} at position {i}"
+            )
+    # A tensor listed twice would get its gradient twice.
+    unique = {id(p): p for p in adjoint_params if p.requires_grad}
+    return tuple(unique.values())
+
+
+def untracked_tensors(output: torch.Tensor, known: tuple[torch.Tensor, ...]) -> list:
+    """The tensors requiring grad that ``output`` was computed from, other than ``known``.
+
+    Walks ``output``'s autograd graph back to its leaves (``AccumulateGrad`` nodes hold them) and
+    stops at ``known`` tensors, which may also be non-leaf tensors.
+    """
+    if not output.requires_grad:
+        return []
+    known_ids = {id(x) for x in known}
+    if output.grad_fn is None:  # output is itself a leaf
+        return [] if id(output) in known_ids else [output]
+    stops = {x.grad_fn for x in known if x.grad_fn is not None}
+    found, seen, todo = [], set(), [output.grad_fn]
+    while todo:
+        node = todo.pop()
+        if node is None or node in seen or node in stops:
+            continue
+        seen.add(node)
+        leaf = getattr(node, "variable", None)
+        if leaf is not None:
+            if id(leaf) not in known_ids:
+                found.append(leaf)
+            continue
+        todo.extend(next_node for next_node, _ in node.next_functions)
+    return found
+
+
+def checked_first_derivative(func, y0: torch.Tensor, t0: float, params) -> torch.Tensor:
+    """``func(t0, y0)``, checked like :func:`nodelib.solvers.first_derivative`, and checked to
+    use no tensor requiring grad outside ``params``.
+
+    The forward solve runs without autograd, so such a tensor would silently get no gradient
+    (backprop through :func:`nodelib.odeint` would give it one). To find one, ``func`` runs
+    with autograd on but with ``y0`` detached and the parameters' ``requires_grad`` switched off
+    for this one call: autograd then records a graph only if some *other* tensor requires grad,
+    so the usual case costs no graph and no memory. Returns ``f0`` detached.
+    """
+    y = y0.detach()
+    # Only a leaf's requires_grad can be switched; the graph walk stops at non-leaf params.
+    leaves = [p for p in params if p.is_leaf]
+    try:
+        for p in leaves:
+            p.requires_grad_(False)
+        with torch.enable_grad():
+            f0 = first_derivative(func, t0, y)
+        # Before switching requires_grad back on: f0 may be a view of a parameter, and a view
+        # follows its base. y is known too: func may switch on requires_grad of its input.
+        untracked = untracked_tensors(f0, (y, *params))
+        f0 = f0.detach()
+    finally:
+        for p in leaves:
+            p.requires_grad_(True)
+    if untracked:
+        shapes = ", ".join(str(tuple(x.shape)) for x in untracked)
+        if len(untracked) == 1:
+            what, it = f"1 tensor that requires grad (shape {shapes}) but is", "it"
+        else:
+            what, it = (
+                f"{len(untracked)} tensors that require grad (shapes {shapes}) but are",
+                "them",
+            )
+        raise ValueError(
+            f"func uses {what} not in adjoint_params; odeint_adjoint would silently give {it} no "
+            f"gradient. Pass every tensor to differentiate as adjoint_params=[...] (an "
+            f"nn.Module's own parameters are found automatically), or .detach() {it} inside "
+            "func if no gradient is wanted"
+        )
+    return f0
+
+
+# --------------------------------------------------------------------------- entry point
+
+
 def odeint_adjoint(
     func,
     y0: torch.Tensor,
@@ -140,11 +257,17 @@ def odeint_adjoint(
 ):
     """Like :func:`nodelib.odeint`, but gradients come from the adjoint method (constant memory).
 
+    The forward solve runs without autograd, so only ``y0`` and ``adjoint_params`` can get
+    gradients. A ``func`` that uses another tensor requiring grad (a closed-over weight, or
+    ``y0`` itself) would silently leave it without one, so that raises :class:`ValueError`
+    (checked at the first evaluation of ``func``, only when autograd is on).
+
     Args:
         func: the dynamics; an ``nn.Module`` (its parameters that require grad get gradients) or
             any callable together with ``adjoint_params``.
-        adjoint_params: the tensors to differentiate with respect to (besides ``y0``); default:
-            ``func.parameters()`` for a module, nothing for a plain function.
+        adjoint_params: a list or tuple of the tensors to differentiate with respect to (besides
+            ``y0``); default: ``func.parameters()`` for a module, nothing for a plain function.
+            Tensors that do not require grad are skipped; a tensor listed twice counts once.
         y0, t, method, rtol, atol, step_size, max_steps, backend, return_stats: as in
             :func:`nodelib.odeint`; the backward solve uses the same method and settings.
 
@@ -152,16 +275,19 @@ def odeint_adjoint(
         The ``(len(t), *y0.shape)`` solution, or ``(solution, stats)``. After ``.backward()``,
         ``stats.backward_nfe``, ``backward_accepted`` and ``backward_rejected`` describe the
         backward solve (summed over the intervals between output times).
+
+    Raises:
+        TypeError: ``adjoint_params`` is not a list or tuple of tensors.
+        ValueError: a bad argument (as :func:`nodelib.odeint`), or ``func`` uses a tensor
+            requiring grad that is not in ``adjoint_params``.
     """
     t, rtol, atol, step_size = check_inputs(
         func, y0, t, method, rtol, atol, step_size, max_steps, backend
     )
-    if adjoint_params is None:
-        adjoint_params = func.parameters() if isinstance(func, torch.nn.Module) else ()
-    params = tuple(p for p in adjoint_params if p.requires_grad)
-    for p in params:
-        if not isinstance(p, torch.Tensor):
-            raise TypeError(f"adjoint_params must hold tensors, got {type(p).__name__}")
+    params = check_adjoint_params(func, adjoint_params)
+    f0 = None  # under no_grad no gradient is wanted: the solver evaluates and checks f0 itself
+    if torch.is_grad_enabled():
+        f0 = checked_first_derivative(func, y0, t[0].item(), params)
 
     stats = SolveStats(method=method)
     if backend == "torchdiffeq":
@@ -185,6 +311,7 @@ def odeint_adjoint(
     settings = {
         "func": func,
         "stats": stats,
+        "f0": f0,
         "solver": {
             "tableau": TABLEAUS[method],
             "rtol": rtol,

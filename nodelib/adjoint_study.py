@@ -35,7 +35,7 @@ from torch import nn
 import nodelib
 from nodelib.adjoint import AugmentedDynamics
 from nodelib.solvers import SolveStats
-from nodelib.viz import slider_figure
+from nodelib.viz import OKABE_ITO, slider_figure
 
 __all__ = [
     "DualCost",
@@ -64,7 +64,11 @@ __all__ = [
     "reconstruction_layout",
 ]
 
-ADJOINT_COLOR, BACKPROP_COLOR, FD_COLOR = "#1f77b4", "#d62728", "#2ca02c"
+ADJOINT_COLOR, BACKPROP_COLOR, FD_COLOR = (
+    OKABE_ITO["blue"],
+    OKABE_ITO["vermillion"],
+    OKABE_ITO["bluish green"],
+)
 
 
 def relative_error(value: torch.Tensor, reference: torch.Tensor) -> float:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import socket
 import threading
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -59,12 +60,35 @@ _FILES = {
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
 
+#: The four files of a data set, as they are named on disk.
+FILE_NAMES = (*_FILES["train"], *_FILES["test"])
+
 #: Seconds allowed for the reachability check before a download.
 CONNECT_TIMEOUT_S = 5.0
 
 
+#: Height and width of every image, in pixels.
+IMAGE_SIZE = (28, 28)
+
+#: Third byte of an IDX magic number for unsigned bytes (the only type MNIST uses).
+IDX_UNSIGNED_BYTE = 0x08
+
+
 class DatasetUnavailableError(RuntimeError):
-    """The data set is neither on disk nor downloadable; the message says what to do."""
+    """The data set is neither on disk nor downloadable; the message says what to do.
+
+    ``dataset`` and ``folder`` (where the files were expected) let a caller such as
+    the command line reword the advice in its own terms.
+    """
+
+    def __init__(self, message: str, *, dataset: str | None = None, folder: Path | None = None):
+        super().__init__(message)
+        self.dataset = dataset
+        self.folder = folder
+
+
+class DataFileError(ValueError):
+    """A data file is there but unreadable or wrong; the message names the file and the fault."""
 
 
 @dataclass
@@ -90,17 +114,83 @@ class ImageData:
 def read_idx(path: Path) -> np.ndarray:
     """Read one gzipped IDX file (the format of MNIST) into a uint8 array.
 
-    The header is a magic number whose last byte is the number of dimensions,
-    then one big-endian int32 per dimension; the pixels or labels follow.
+    The header is a magic number ``0x00 0x00 0x08 ndim`` (0x08: unsigned bytes),
+    then one big-endian int32 size per dimension; the pixels or labels follow.
+    Raises :class:`DataFileError` naming ``path`` when the file is not gzip, is cut
+    short, has a wrong magic number or more or fewer values than its header says.
     """
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
+    path = Path(path)
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except EOFError:
+        raise DataFileError(
+            f"{path} is truncated: its gzip stream ends early (an interrupted download?). "
+            "Delete it and fetch the data set again."
+        ) from None
+    except (gzip.BadGzipFile, zlib.error) as error:
+        raise DataFileError(
+            f"{path} is not a valid gzip file ({error}); expected a gzipped IDX file "
+            "such as MNIST's train-images-idx3-ubyte.gz. Delete it and fetch the data set again."
+        ) from None
+    except OSError as error:
+        raise DataFileError(f"{path} cannot be read: {error.strerror or error}") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != IDX_UNSIGNED_BYTE or raw[3] == 0:
+        magic = raw[:4].hex() if raw else "(empty file)"
+        raise DataFileError(
+            f"{path} is not an IDX file of unsigned bytes: its magic number is {magic}, "
+            "expected 00000801 (labels) or 00000803 (images)"
+        )
     ndim = raw[3]
+    header_bytes = 4 + 4 * ndim
+    if len(raw) < header_bytes:
+        raise DataFileError(
+            f"{path} is truncated: it ends inside its header ({len(raw)} of {header_bytes} bytes)"
+        )
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(shape)):
-        raise ValueError(f"{path} is truncated: header says {shape}, found {data.size} values")
+    data = np.frombuffer(raw, dtype=np.uint8, offset=header_bytes)
+    expected = int(np.prod(shape))
+    if data.size < expected:
+        raise DataFileError(
+            f"{path} is truncated: header says {shape}, found {data.size} of {expected} values"
+        )
+    if data.size > expected:
+        raise DataFileError(
+            f"{path} is corrupt: header says {shape} ({expected} values) but "
+            f"{data.size - expected} more bytes follow"
+        )
     return data.reshape(shape)
+
+
+def check_pair(
+    images: np.ndarray, labels: np.ndarray, files: tuple[Path, Path], classes: int
+) -> None:
+    """Check that ``images`` (N, 28, 28) and ``labels`` (N,) in 0..classes-1 belong together.
+
+    files: the (images, labels) paths they were read from, named in the error.
+    Raises :class:`DataFileError` before any training can stumble over a bad file.
+    """
+    images_file, labels_file = files
+    if images.ndim != 3 or images.shape[1:] != IMAGE_SIZE:
+        raise DataFileError(
+            f"{images_file} holds an array of shape {images.shape}; expected images of "
+            f"shape (N, {IMAGE_SIZE[0]}, {IMAGE_SIZE[1]})"
+        )
+    if labels.ndim != 1:
+        raise DataFileError(
+            f"{labels_file} holds an array of shape {labels.shape}; expected labels of shape (N,)"
+        )
+    if len(images) != len(labels):
+        raise DataFileError(
+            f"{images_file} holds {len(images)} images but {labels_file} holds "
+            f"{len(labels)} labels; the two files must come from the same data set and split"
+        )
+    if len(labels) and labels.max() >= classes:
+        bad = int((labels >= classes).sum())
+        raise DataFileError(
+            f"{labels_file} has {bad} labels outside 0..{classes - 1} (largest: "
+            f"{int(labels.max())}); it is not a {classes}-class labels file"
+        )
 
 
 def _candidate_dirs(name: str) -> list[Path]:
@@ -146,16 +236,19 @@ def _download(name: str) -> None:
     dataset_cls = cls[name]
     mirrors = getattr(dataset_cls, "mirrors", None) or [""]
     if not any(_can_reach(m) for m in mirrors if m):
+        folder = config.DATA_DIR / DATASETS[name]["folder"] / "raw"
         raise DatasetUnavailableError(
             f"{name} is not on this machine and its download server cannot be reached "
             f"(no network?). Put the four files {_FILES['train'] + _FILES['test']} in "
-            f"{config.DATA_DIR / DATASETS[name]['folder'] / 'raw'}"
+            f"{folder}"
             + (
                 ", or install Debian's package dataset-fashion-mnist"
                 if name == "fashion-mnist"
                 else ", or run on Fashion-MNIST instead with NODELIB_DATASET=fashion-mnist"
             )
-            + "."
+            + ".",
+            dataset=name,
+            folder=folder,
         )
     for train in (True, False):
         dataset_cls(str(config.DATA_DIR), train=train, download=True)
@@ -203,6 +296,7 @@ def load_images(
     if files is None:
         raise DatasetUnavailableError(f"{name} was downloaded but its {split} files are missing")
     images, labels = (read_idx(p) for p in files)
+    check_pair(images, labels, files, classes=len(DATASETS[name]["classes"]))
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     return ImageData(

@@ -2,6 +2,8 @@
 
 - :func:`deep_sigmoid_mlp` and :func:`gradient_norms_per_layer`: why deep
   fully-connected networks are hard to train (vanishing gradients);
+  :func:`deep_sigmoid_cnn` (fewer parameters do not cure them) and
+  :func:`deep_relu_mlp` (ReLU with He initialisation does);
 - :class:`SmallCNN`: conv -> pool -> conv -> pool -> fully connected -> |J| outputs;
 - :class:`ResidualBlock` (convolutional, identity or projection shortcut) and
   :class:`DeepNet` (a deep fully-connected network built from plain or residual
@@ -43,20 +45,65 @@ def deep_sigmoid_mlp(
     return nn.Sequential(*layers)
 
 
+def deep_sigmoid_cnn(depth: int, channels: int = 8, num_classes: int = 10) -> nn.Sequential:
+    """``depth`` sigmoid convolutional layers ``C(28x28, 3x3, channels)``, then a linear read-out.
+
+    Each layer is a 3x3 convolution with padding 1 (the maps stay 28x28) and a sigmoid;
+    the last maps are averaged over all positions and a ``Linear(channels, num_classes)``
+    gives the logits. Input (batch, 1, 28, 28); output (batch, num_classes). Weight sharing
+    makes it several times smaller than :func:`deep_sigmoid_mlp` of the same depth - the
+    chapter measures whether that helps its gradients.
+    """
+    if depth < 1:
+        raise ValueError(f"depth must be >= 1 convolutional layer, got {depth}")
+    layers: list[nn.Module] = []
+    in_channels = 1
+    for _ in range(depth):
+        layers += [nn.Conv2d(in_channels, channels, kernel_size=3, padding=1), nn.Sigmoid()]
+        in_channels = channels
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes)]
+    return nn.Sequential(*layers)
+
+
+def deep_relu_mlp(
+    depth: int, width: int = 32, in_features: int = 784, num_classes: int = 10
+) -> nn.Sequential:
+    """:func:`deep_sigmoid_mlp` with ReLU instead of sigmoid and He (Kaiming) initialisation.
+
+    ReLU's slope is 1 wherever a neuron is active, and He initialisation draws each
+    weight with variance ``2 / fan_in`` so that the signal keeps its size from layer to
+    layer (biases start at zero). Input (batch, in_features) or (batch, 1, 28, 28);
+    output (batch, num_classes) logits.
+    """
+    if depth < 1:
+        raise ValueError(f"depth must be >= 1 hidden layer, got {depth}")
+    layers: list[nn.Module] = [nn.Flatten()]
+    features = in_features
+    for _ in range(depth):
+        linear = nn.Linear(features, width)
+        nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
+        nn.init.zeros_(linear.bias)
+        layers += [linear, nn.ReLU()]
+        features = width
+    layers.append(nn.Linear(features, num_classes))
+    return nn.Sequential(*layers)
+
+
 def gradient_norms_per_layer(
     model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor
 ) -> list[float]:
-    """The norm of the loss gradient with respect to each ``nn.Linear`` weight, input to output.
+    """The norm of the loss gradient with respect to each weight layer, input to output.
 
-    inputs: a batch the model accepts; labels: (batch,) class indices. One
-    backward pass of the cross-entropy loss; the model's ``.grad`` are reset
-    before and left filled after. Returns one float per Linear layer.
+    Weight layers are the ``nn.Linear`` and ``nn.Conv2d`` modules, in the order
+    ``model.modules()`` lists them. inputs: a batch the model accepts; labels: (batch,)
+    class indices. One backward pass of the cross-entropy loss; the model's ``.grad``
+    are reset before and left filled after. Returns one float per weight layer.
     """
     model.zero_grad()
     loss = nn.functional.cross_entropy(model(inputs), labels)
     loss.backward()
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    return [m.weight.grad.norm().item() for m in linears]
+    layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    return [m.weight.grad.norm().item() for m in layers]
 
 
 # --- a small convolutional classifier -------------------------------------------------------

@@ -27,6 +27,8 @@ from plotly.subplots import make_subplots
 from torch import nn
 from tqdm.auto import tqdm
 
+from nodelib.viz import OKABE_ITO
+
 # --------------------------------------------------------------------------- the problem
 
 
@@ -364,7 +366,7 @@ def comparison_figure(
             x=pinn.t.tolist(),
             y=pinn.y_pred.tolist(),
             name=f"PINN, max error {pinn.max_error:.1e}",
-            line={"color": "#ff7f0e"},
+            line={"color": OKABE_ITO["orange"]},
         ),
         1,
         1,
@@ -375,7 +377,7 @@ def comparison_figure(
                 x=penalty_pinn.t.tolist(),
                 y=penalty_pinn.y_pred.tolist(),
                 name=f"PINN, initial condition as penalty, max error {penalty_pinn.max_error:.2f}",
-                line={"color": "#d62728", "dash": "dot"},
+                line={"color": OKABE_ITO["vermillion"], "dash": "dot"},
             ),
             1,
             1,
@@ -390,7 +392,7 @@ def comparison_figure(
             x=node.t.tolist(),
             y=node.y_pred.tolist(),
             name=f"Neural ODE, max error {node.max_error:.1e}",
-            line={"color": "#1f77b4"},
+            line={"color": OKABE_ITO["blue"]},
         ),
         1,
         2,
@@ -406,9 +408,11 @@ def loss_figure(pinn: PinnResult, node: NeuralOdeResult) -> go.Figure:
     """Both training losses against the optimiser step, on a log scale."""
     fig = go.Figure(
         [
-            go.Scatter(y=pinn.losses, name="PINN: residual loss", line={"color": "#ff7f0e"}),
             go.Scatter(
-                y=node.losses, name="Neural ODE: trajectory loss", line={"color": "#1f77b4"}
+                y=pinn.losses, name="PINN: residual loss", line={"color": OKABE_ITO["orange"]}
+            ),
+            go.Scatter(
+                y=node.losses, name="Neural ODE: trajectory loss", line={"color": OKABE_ITO["blue"]}
             ),
         ]
     )

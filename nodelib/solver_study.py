@@ -30,7 +30,7 @@ from scipy.integrate import solve_ivp
 from nodelib.errors import SolverError
 from nodelib.solvers import SolveStats, integrate_fixed_grid, odeint
 from nodelib.tableaus import TABLEAUS
-from nodelib.viz import slider_figure
+from nodelib.viz import OKABE_ITO, slider_figure
 
 __all__ = [
     "ODEProblem",
@@ -74,10 +74,10 @@ F64 = torch.float64
 SOLVER_METHODS = ("euler", "midpoint", "rk4", "dopri5")
 FIXED_STEP_METHODS = ("euler", "midpoint", "rk4")
 METHOD_COLORS = {
-    "euler": "#d62728",
-    "midpoint": "#ff7f0e",
-    "rk4": "#2ca02c",
-    "dopri5": "#1f77b4",
+    "euler": OKABE_ITO["vermillion"],
+    "midpoint": OKABE_ITO["orange"],
+    "rk4": OKABE_ITO["bluish green"],
+    "dopri5": OKABE_ITO["blue"],
 }
 
 
@@ -642,7 +642,7 @@ def step_size_figure(problem: ODEProblem, rtol: float, atol: float | None = None
         x=history.rejected_starts,
         y=history.rejected_sizes,
         mode="markers",
-        marker={"symbol": "x", "color": "#d62728", "size": 8},
+        marker={"symbol": "x", "color": OKABE_ITO["vermillion"], "size": 8},
         name=f"rejected attempts ({stats.rejected})",
         row=2,
         col=1,
@@ -843,7 +843,12 @@ def euler_stability_figure(stiffness: float, demo: dict) -> go.Figure:
     t_fine = np.linspace(0, problem.t1, 400)
     fig = go.Figure()
     fig.add_scatter(x=t_fine, y=problem.exact(t_fine)[:, 0], name="exact", line={"color": "black"})
-    colors = ["#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+    colors = [
+        OKABE_ITO["bluish green"],
+        OKABE_ITO["vermillion"],
+        OKABE_ITO["reddish purple"],
+        OKABE_ITO["sky blue"],  # black is the exact solution's
+    ]
     for (factor, (t, y)), color in zip(demo.items(), colors, strict=False):
         h = factor * 2 / stiffness
         fig.add_scatter(
@@ -953,7 +958,8 @@ def picker_frames_figure(problem: ODEProblem, settings: dict[str, list[float]]) 
                     ),
                     go.Scatter(
                         x=run["rejected_starts"], y=run["rejected_sizes"], mode="markers",
-                        xaxis="x2", yaxis="y2", marker={"symbol": "x", "color": "#d62728"},
+                        xaxis="x2", yaxis="y2",
+                        marker={"symbol": "x", "color": OKABE_ITO["vermillion"]},
                         name="rejected attempts",
                     ),
                 ]

@@ -38,6 +38,8 @@ from nodelib.tableaus import METHODS, TABLEAUS, ButcherTableau
 __all__ = ["odeint", "SolveStats", "check_inputs", "integrate_fixed_grid", "integrate_adaptive"]
 
 BACKENDS = ("nodelib", "torchdiffeq")
+#: Floating point types a solve runs in (half precision is rejected, see :func:`check_inputs`).
+SUPPORTED_DTYPES = (torch.float32, torch.float64)
 
 
 @dataclass
@@ -98,7 +100,15 @@ def check_inputs(
         raise TypeError(f"y0 must be a torch.Tensor, got {type(y0).__name__}")
     if not y0.is_floating_point():
         raise ValueError(f"y0 must have a floating point dtype, got {y0.dtype}")
-    if not bool(torch.isfinite(y0).all()):
+    if y0.dtype not in SUPPORTED_DTYPES:
+        # Half precision keeps ~3 significant digits (float16 also underflows below 6e-8): the
+        # error estimate and step control cannot work at any useful tolerance.
+        raise ValueError(
+            f"y0 has dtype {y0.dtype}; the solvers need float32 or float64 (half precision is "
+            "too coarse for step-size control and error estimates). Solve in float32: pass "
+            "y0.float() and t.float(), and make func compute in float32 (e.g. func.float())"
+        )
+    if not bool(torch.isfinite(y0.detach()).all()):
         raise ValueError(
             f"y0 contains NaN or inf ({int((~torch.isfinite(y0)).sum())} of {y0.numel()} "
             "entries); the initial state must be finite"
@@ -123,7 +133,7 @@ def check_inputs(
         raise ValueError(
             f"t is on device {t.device} but y0 is on {y0.device}; put both on the same device"
         )
-    if not bool(torch.isfinite(t).all()):
+    if not bool(torch.isfinite(t.detach()).all()):
         raise ValueError(f"t must be finite, got {t.tolist()}")
     dt = t[1:] - t[:-1]
     if not (bool((dt > 0).all()) or bool((dt < 0).all())):
@@ -142,7 +152,12 @@ def check_inputs(
 
 
 def first_derivative(func, t0: float, y0: torch.Tensor) -> torch.Tensor:
-    """Evaluate ``func(t0, y0)`` once; check it returns a finite tensor shaped like ``y0``."""
+    """Evaluate ``func(t0, y0)`` once and check what it returns: a finite tensor with the shape,
+    dtype and device of ``y0``.
+
+    This first evaluation is where ``func`` itself is checked (the solvers reuse its value, so
+    the check costs nothing); later evaluations are trusted to behave alike.
+    """
     f0 = func(torch.scalar_tensor(t0, dtype=y0.dtype, device=y0.device), y0)
     if not isinstance(f0, torch.Tensor):
         raise ValueError(f"func must return a torch.Tensor, got {type(f0).__name__}")
@@ -150,6 +165,18 @@ def first_derivative(func, t0: float, y0: torch.Tensor) -> torch.Tensor:
         raise ValueError(
             f"func(t, y) must return dy/dt with the shape of y0 {tuple(y0.shape)}, "
             f"got shape {tuple(f0.shape)}"
+        )
+    if f0.dtype != y0.dtype:
+        # Accepting it would silently change the precision of the solve (or truncate, for ints).
+        raise ValueError(
+            f"func returned dy/dt of dtype {f0.dtype} but y0 has dtype {y0.dtype}; func must "
+            "return the dtype of y (create tensors inside func with dtype=y.dtype, or convert "
+            "func's parameters with func.to(y0.dtype))"
+        )
+    if f0.device != y0.device:
+        raise ValueError(
+            f"func returned dy/dt on device {f0.device} but y0 is on {y0.device}; func must "
+            "return a tensor on the device of y (e.g. func.to(y0.device))"
         )
     if not bool(torch.isfinite(f0).all()):
         raise NonFiniteError(f"func returned NaN or inf at the start, t={t0:.6g}")
@@ -373,9 +400,15 @@ def integrate_adaptive(
 # --------------------------------------------------------------------------- entry point
 
 
-def solve(func, y0, times, tableau, rtol, atol, step_size, max_steps, stats) -> torch.Tensor:
-    """Solve with already-checked arguments (``times`` a list of floats); used by the adjoint."""
-    f0 = first_derivative(func, times[0], y0)
+def solve(
+    func, y0, times, tableau, rtol, atol, step_size, max_steps, stats, f0=None
+) -> torch.Tensor:
+    """Solve with already-checked arguments (``times`` a list of floats); used by the adjoint.
+
+    ``f0``: ``func(times[0], y0)`` if the caller has already evaluated (and checked) it.
+    """
+    if f0 is None:
+        f0 = first_derivative(func, times[0], y0)
     stats.nfe += 1
     if tableau.adaptive:
         return integrate_adaptive(
@@ -434,8 +467,10 @@ def odeint(
 
     Args:
         func: the dynamics, ``func(t, y) -> dy/dt``; ``t`` is a 0-d tensor, ``y`` and the output
-            have the shape of ``y0``.
-        y0: ``(*shape)`` initial state, any shape (batch dimensions included), floating point.
+            have the shape, dtype and device of ``y0`` (checked at the first evaluation).
+        y0: ``(*shape)`` initial state, any shape (batch dimensions included, an empty batch
+            too), float32 or float64. Half precision (float16, bfloat16) is rejected: it cannot
+            resolve the steps and tolerances of a solve; solve in float32.
         t: ``(n,)`` output times, ``n ≥ 2``, strictly increasing or strictly decreasing (then the
             solve runs backwards in time); same dtype and device as ``y0``.
         method: ``"euler"``, ``"midpoint"``, ``"rk4"`` (classic), ``"rk4_38"`` (3/8 rule, what

@@ -29,6 +29,9 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 from torch import nn
+from torch.nn import functional as F
+
+from nodelib.viz import OKABE_ITO
 
 #: The true system matrix (column convention: ``dy/dt = A @ y``).
 TRUE_A = torch.tensor([[-0.1, 2.0], [-2.0, -0.1]])
@@ -211,7 +214,11 @@ class SpiralODEFunc(nn.Module):
     def forward(self, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``y: (..., 2)`` -> ``dy/dt: (..., 2)``; ``t`` is ignored (autonomous system)."""
         self.nfe += 1
-        return self.net(y)
+        # The same arithmetic as ``self.net(y)``, called directly: a solve makes thousands of
+        # calls on tiny tensors, and nn.Module's per-call bookkeeping would double their cost.
+        hidden, _, output = self.net
+        features = torch.tanh(F.linear(y, hidden.weight, hidden.bias))  # (..., hidden)
+        return F.linear(features, output.weight, output.bias)
 
 
 def make_model(seed: int = 0) -> SpiralODEFunc:
@@ -335,6 +342,7 @@ class SpiralTrainer:
         self.generator = torch.Generator().manual_seed(seed)
         self.iteration = 0
         self.losses: list[float] = []
+        self.training_nfe = 0  # evaluations in step() only; predictions are not counted
         self._window_cache: dict[int, tuple] = {}
         self.set_optimiser(optimiser, lr)
 
@@ -347,7 +355,8 @@ class SpiralTrainer:
 
     @property
     def nfe(self) -> int:
-        """Function evaluations so far (forward and backward solves)."""
+        """Function evaluations so far (forward and backward solves, predictions included);
+        ``training_nfe`` counts those of the training steps alone."""
         return self.model.nfe
 
     def _solve(self, y0, t, *, adjoint: bool):
@@ -369,12 +378,14 @@ class SpiralTrainer:
     def step(self) -> float:
         """One optimiser update on one mini-batch; returns the window MSE before the update."""
         y0, t, target = self.batch()
+        nfe_before = self.model.nfe
         with single_thread():
             self.optimiser.zero_grad()
             prediction = self._solve(y0, t, adjoint=self.gradient == "adjoint")
             loss = torch.mean((prediction - target) ** 2)
             loss.backward()
             self.optimiser.step()
+        self.training_nfe += self.model.nfe - nfe_before
         self.iteration += 1
         self.losses.append(loss.item())
         return self.losses[-1]
@@ -632,14 +643,18 @@ def vector_field_figure(model: SpiralODEFunc, data: SpiralData, lim: float = 2.2
     step = 2 * lim / (n - 1) * 0.45
     fig = go.Figure()
     fig.add_trace(_arrows(*vector_field(true_field(data.kind), lim, n), step, "true field", "#888"))
-    fig.add_trace(_arrows(*vector_field(learned_field(model), lim, n), step, "learned", "#d62728"))
+    fig.add_trace(
+        _arrows(
+            *vector_field(learned_field(model), lim, n), step, "learned", OKABE_ITO["vermillion"]
+        )
+    )
     fig.add_trace(
         go.Scatter(
             x=data.y[:, 0].numpy(),
             y=data.y[:, 1].numpy(),
             mode="markers",
             name="samples",
-            marker={"size": 3, "color": "#1f77b4"},
+            marker={"size": 3, "color": OKABE_ITO["blue"]},
         )
     )
     fig.update_layout(
@@ -671,14 +686,14 @@ def fit_traces(data: SpiralData, prediction, name: str, color: str, show_samples
                 x=samples[:, 0],
                 y=samples[:, 1],
                 mode="markers",
-                marker={"size": 3, "color": "#1f77b4"},
+                marker={"size": 3, "color": OKABE_ITO["blue"]},
                 name="samples",
             ),
             go.Scatter(
                 x=t,
                 y=samples[:, 0],
                 mode="markers",
-                marker={"size": 2, "color": "#1f77b4"},
+                marker={"size": 2, "color": OKABE_ITO["blue"]},
                 showlegend=False,
                 xaxis="x2",
                 yaxis="y2",
@@ -687,7 +702,7 @@ def fit_traces(data: SpiralData, prediction, name: str, color: str, show_samples
                 x=t,
                 y=samples[:, 1],
                 mode="markers",
-                marker={"size": 2, "color": "#9ecae1"},
+                marker={"size": 2, "color": OKABE_ITO["sky blue"]},
                 showlegend=False,
                 xaxis="x2",
                 yaxis="y2",
@@ -731,12 +746,17 @@ def fit_layout(title: str, lim: float = 2.4) -> dict:
     }
 
 
-COLORS = {"euler": "#d62728", "midpoint": "#9467bd", "rk4": "#2ca02c", "dopri5": "#ff7f0e"}
+COLORS = {
+    "euler": OKABE_ITO["vermillion"],
+    "midpoint": OKABE_ITO["reddish purple"],
+    "rk4": OKABE_ITO["bluish green"],
+    "dopri5": OKABE_ITO["orange"],
+}
 
 
 def fit_figure(data: SpiralData, predictions: dict, title: str) -> go.Figure:
     """The samples and one predicted trajectory per entry of ``predictions`` (name -> (n, 2))."""
-    palette = list(COLORS.values()) + ["#17becf", "#8c564b"]
+    palette = list(COLORS.values()) + [OKABE_ITO["sky blue"], OKABE_ITO["black"]]
     traces = []
     for k, (name, prediction) in enumerate(predictions.items()):
         traces += fit_traces(data, prediction, name, palette[k % len(palette)], k == 0)
@@ -744,16 +764,27 @@ def fit_figure(data: SpiralData, predictions: dict, title: str) -> go.Figure:
 
 
 def loss_figure(results: dict, title: str = "Training loss per iteration") -> go.Figure:
-    """Window MSE per iteration (log scale) for each ``name -> TrainResult``."""
+    """Window MSE per iteration (log scale) for each ``name -> TrainResult``.
+
+    Curves of different solvers can lie on top of each other, so each one also differs in
+    width (the first is the widest, drawn underneath), dash style and marker symbol.
+    """
     fig = go.Figure()
-    for name, result in results.items():
+    dashes = ["solid", "dash", "dot", "dashdot"]
+    symbols = ["circle", "square", "diamond", "triangle-up"]
+    for k, (name, result) in enumerate(results.items()):
+        line = {"width": max(1.5, 5.0 - 1.5 * k), "dash": dashes[k % len(dashes)]}
+        if name in COLORS:
+            line["color"] = COLORS[result.solver]
         fig.add_trace(
             go.Scatter(
                 x=np.arange(1, len(result.losses) + 1),
                 y=result.losses,
-                mode="lines",
+                mode="lines+markers",
                 name=name,
-                line={"color": COLORS.get(result.solver)} if name in COLORS else {},
+                line=line,
+                # a few markers per curve, so overlapping curves stay tellable apart
+                marker={"symbol": symbols[k % len(symbols)], "size": 8, "maxdisplayed": 12},
             )
         )
     fig.update_layout(

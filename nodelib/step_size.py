@@ -6,7 +6,7 @@ Home chapter: the solvers chapter. Each helper computes one formula (Hairer, Nø
 - :func:`error_ratio`: the embedded error estimate measured in units of the tolerance, with a
   mixed absolute/relative scale ``atol + rtol · max(|y|, |y_next|)`` and a root-mean-square norm
   over all entries (batch included, so a batch shares one step size). A step is accepted when the
-  ratio is ≤ 1.
+  ratio is ≤ 1. The norm of no entries at all (an empty batch) is 0: nothing can be wrong.
 - :func:`optimal_step`: the error of a method whose error estimate has order ``q`` behaves like
   ``C h^(q+1)``, so the step that would have given ratio 1 is ``h · ratio^(-1/(q+1))``. We aim a
   little lower (``safety`` = 0.9), never grow by more than ``max_growth`` = 10 nor shrink by more
@@ -21,11 +21,29 @@ import math
 
 import torch
 
-__all__ = ["error_ratio", "optimal_step", "initial_step", "SAFETY", "MAX_GROWTH", "MIN_SHRINK"]
+__all__ = [
+    "rms_norm",
+    "error_ratio",
+    "optimal_step",
+    "initial_step",
+    "SAFETY",
+    "MAX_GROWTH",
+    "MIN_SHRINK",
+]
 
 SAFETY = 0.9
 MAX_GROWTH = 10.0
 MIN_SHRINK = 0.2
+
+
+def rms_norm(x: torch.Tensor) -> float:
+    """Root mean square of all entries of ``x`` as a float; 0 for a tensor with no entries.
+
+    (The mean of no numbers is NaN in torch; an empty batch has no error, so its norm is 0.)
+    """
+    if x.numel() == 0:
+        return 0.0
+    return math.sqrt(x.square().mean().item())
 
 
 def error_ratio(
@@ -42,8 +60,7 @@ def error_ratio(
     """
     # Step-size control is not part of the computation being differentiated.
     scale = torch.maximum(y.detach().abs(), y_next.detach().abs()).mul_(rtol).add_(atol)
-    scaled = error.detach() / scale
-    return math.sqrt(scaled.square().mean().item())
+    return rms_norm(error.detach() / scale)
 
 
 def optimal_step(
@@ -88,7 +105,7 @@ def initial_step(
     scale = y0.abs().mul(rtol).add_(atol)
 
     def norm(x: torch.Tensor) -> float:
-        return math.sqrt((x / scale).square().mean().item())
+        return rms_norm(x / scale)
 
     d0, d1 = norm(y0), norm(f0)
     h0 = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else 0.01 * d0 / d1

@@ -4,7 +4,10 @@
   draws figures with exactly the plotly.js the notebooks were run with;
 - require.js and @jupyter-widgets/html-manager (the static widget renderer) and
   MathJax 3 (the formulas): fetched from the npm registry with ``npm pack`` at
-  the versions below.
+  the versions below;
+- axe-core (the accessibility rules the browser tests run, never loaded by a
+  page): also from npm, into ``axe-core/``, which ``_ext/course_assets.py``
+  leaves out of the built book.
 
     python scripts/vendor_assets.py [DEST]
 """
@@ -25,7 +28,12 @@ NPM_PACKAGES = {
     "@jupyter-widgets/html-manager": "1.0.15",
     "requirejs": "2.3.8",
     "mathjax": "3.2.2",
+    # For tests/browser/test_accessibility.py only: the WCAG rules pydata-sphinx-theme tests with.
+    "axe-core": "4.14.1",
 }
+
+#: Where the tests find axe-core, relative to DEST (see AXE_CORE_JS in tests/browser/conftest.py).
+AXE_CORE_FILE = Path("axe-core") / "axe.min.js"
 
 
 def npm_pack(name: str, version: str, workdir: Path) -> Path:
@@ -77,6 +85,9 @@ def main(dest: Path) -> None:
         for part in ("input", "output", "ui", "a11y", "sre", "adaptors"):
             if (mathjax / part).exists():
                 shutil.copytree(mathjax / part, dest / "mathjax" / part, dirs_exist_ok=True)
+        axe = npm_pack("axe-core", NPM_PACKAGES["axe-core"], work)
+        (dest / AXE_CORE_FILE).parent.mkdir(exist_ok=True)
+        shutil.copy(axe / "axe.min.js", dest / AXE_CORE_FILE)
     print(f"vendored plotly.js {plotly.__version__}, {NPM_PACKAGES} into {dest}")
 
 

@@ -145,3 +145,50 @@ def test_torchdiffeq_backend_adjoint_gives_the_same_gradients():
     ours = gradients(nodelib.odeint_adjoint, func, y0, t, weights, **TIGHT)
     theirs = gradients(nodelib.odeint_adjoint, func, y0, t, weights, backend="torchdiffeq", **TIGHT)
     assert max_relative_difference(ours, theirs) <= 1e-5
+
+
+def test_a_parameter_listed_twice_in_adjoint_params_gets_its_gradient_once():
+    weight = torch.tensor(0.7, dtype=F64, requires_grad=True)
+    y0 = torch.ones(2, dtype=F64)
+    t = torch.tensor([0.0, 1.0], dtype=F64)
+
+    def decay_at_rate(s, y):
+        return -weight * y
+
+    (once,) = torch.autograd.grad(
+        nodelib.odeint_adjoint(decay_at_rate, y0, t, adjoint_params=[weight]).sum(), weight
+    )
+    (twice,) = torch.autograd.grad(
+        nodelib.odeint_adjoint(decay_at_rate, y0, t, adjoint_params=[weight, weight]).sum(), weight
+    )
+    torch.testing.assert_close(twice, once)
+
+
+def test_adjoint_forward_pass_saves_only_times_solution_and_parameters():
+    # The forward solve runs without autograd, and the check for tensors missing from
+    # adjoint_params records no graph when there are none: no activation is kept for backward.
+    func, y0 = make_problem()
+    t = torch.linspace(0.0, 1.0, 3, dtype=F64)
+    saved = []
+
+    def pack(tensor):
+        saved.append(tuple(tensor.shape))
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        solution = nodelib.odeint_adjoint(func, y0, t)
+    parameters = [tuple(p.shape) for p in func.parameters()]
+    assert saved == [tuple(t.shape), tuple(solution.shape), *parameters]
+
+
+def test_parameters_still_require_grad_after_func_fails_during_the_first_evaluation():
+    func, y0 = make_problem()
+
+    def broken(s, y):
+        raise ZeroDivisionError("inside func")
+
+    with pytest.raises(ZeroDivisionError):
+        nodelib.odeint_adjoint(
+            broken, y0, torch.tensor([0.0, 1.0], dtype=F64), adjoint_params=list(func.parameters())
+        )
+    assert all(p.requires_grad for p in func.parameters())

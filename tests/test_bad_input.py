@@ -46,9 +46,10 @@ def test_non_finite_y0_is_rejected():
         nodelib.odeint(decay, y0, T)
 
 
-def test_func_returning_the_wrong_shape_is_rejected():
-    with pytest.raises(ValueError, match=r"shape of y0 \(2, 3\), got shape \(2,\)"):
-        nodelib.odeint(lambda t, y: y.sum(dim=1), Y0, T)
+@pytest.mark.parametrize("solve", [nodelib.odeint, nodelib.odeint_adjoint])
+def test_func_returning_the_wrong_shape_is_rejected(solve):
+    with pytest.raises(ValueError, match=r"func\(t, y\) must return.*shape of y0 \(2, 3\), got"):
+        solve(lambda t, y: y.sum(dim=1), Y0, T)
 
 
 def test_unknown_method_lists_the_valid_ones():
@@ -148,3 +149,69 @@ def test_blow_up_ends_in_a_solver_error_naming_the_time():
             torch.ones(1, dtype=torch.float64),
             torch.tensor([0.0, 2.0], dtype=torch.float64),
         )
+
+
+@pytest.mark.parametrize("solve", [nodelib.odeint, nodelib.odeint_adjoint])
+@pytest.mark.parametrize(
+    ("returned", "func"),
+    [
+        ("torch.float64", lambda t, y: (-y).double()),
+        ("torch.int64", lambda t, y: torch.ones_like(y, dtype=torch.int64)),
+    ],
+    ids=["float64", "int64"],
+)
+def test_func_returning_another_dtype_than_y0_is_rejected(solve, returned, func):
+    pattern = rf"func returned dy/dt of dtype {returned} but y0 has dtype torch.float32.*y.dtype"
+    with pytest.raises(ValueError, match=pattern):
+        solve(func, Y0, T, method="rk4")
+
+
+@pytest.mark.parametrize("solve", [nodelib.odeint, nodelib.odeint_adjoint])
+def test_func_returning_a_non_tensor_is_rejected(solve):
+    with pytest.raises(ValueError, match="func must return a torch.Tensor, got float"):
+        solve(lambda t, y: 1.0, Y0, T)
+
+
+def test_adjoint_rejects_a_closed_over_tensor_that_would_get_no_gradient():
+    weight = torch.tensor(2.0, requires_grad=True)
+
+    def decay_at_rate(t, y):
+        return -weight * y
+
+    with pytest.raises(ValueError, match=r"func uses 1 tensor that requires grad.*adjoint_params"):
+        nodelib.odeint_adjoint(decay_at_rate, Y0, T)
+    # Named in adjoint_params it gets its gradient; under no_grad nothing needs one.
+    nodelib.odeint_adjoint(decay_at_rate, Y0, T, adjoint_params=[weight]).sum().backward()
+    assert weight.grad is not None
+    with torch.no_grad():
+        nodelib.odeint_adjoint(decay_at_rate, Y0, T)
+
+
+def test_adjoint_rejects_a_module_that_uses_a_tensor_it_does_not_own():
+    outside = torch.ones(3, requires_grad=True)
+
+    class Scaled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rate = torch.nn.Parameter(torch.ones(3))
+
+        def forward(self, t, y):
+            return -self.rate * outside * y
+
+    with pytest.raises(ValueError, match=r"func uses 1 tensor that requires grad \(shape \(3,\)\)"):
+        nodelib.odeint_adjoint(Scaled(), Y0, T)
+
+
+@pytest.mark.parametrize(
+    ("adjoint_params", "message"),
+    [
+        ([1.0], "adjoint_params must hold tensors, got float at position 0"),
+        ((torch.ones(1), "weight"), "adjoint_params must hold tensors, got str at position 1"),
+        (3, r"adjoint_params must be a list or tuple of tensors.*got int"),
+        (torch.ones(2), r"adjoint_params must be a list or tuple of tensors, got a Tensor.*\[w\]"),
+    ],
+    ids=["float", "string", "int", "bare_tensor"],
+)
+def test_adjoint_params_of_the_wrong_type_are_rejected(adjoint_params, message):
+    with pytest.raises(TypeError, match=message):
+        nodelib.odeint_adjoint(decay, Y0, T, adjoint_params=adjoint_params)

@@ -11,10 +11,15 @@ import html
 import plotly.graph_objects as go
 import torch
 
-from nodelib.viz import slider_figure
+from nodelib.viz import OKABE_ITO, slider_figure
 
 #: One colour per model, used by every figure of the chapter.
-COLOURS = {"odenet": "#1f77b4", "resnet": "#d62728", "cnn": "#2ca02c", "source_odenet": "#7f7f7f"}
+COLOURS = {
+    "odenet": OKABE_ITO["blue"],
+    "resnet": OKABE_ITO["vermillion"],
+    "cnn": OKABE_ITO["bluish green"],
+    "source_odenet": "#7f7f7f",
+}
 
 
 def architecture_figure(channels: int = 64, residual_blocks: int = 4, pooled: int = 3) -> go.Figure:

@@ -6,12 +6,17 @@ benchmarks) instead of typing them in. A notebook runs with its working
 directory in ``book/`` - or in a staged copy such as ``_build/src/book/`` whose
 parent holds ``results/`` and ``benchmarks/`` too - so the files are looked for
 relative to the working directory's parent first.
+
+:func:`write_results` is the writing side: the experiments write their files
+atomically, so an interrupted write keeps the previous results.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from nodelib.experiments.atomic_files import write_json
 
 #: The repository root as seen from this installed package (an editable install).
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -54,3 +59,13 @@ def load_results(relative: str | Path, *, missing_ok: bool = False) -> dict | No
             return None
         raise
     return json.loads(path.read_text())
+
+
+def write_results(path: str | Path, results: dict) -> Path:
+    """Write a results dictionary as indented JSON to ``path``, atomically.
+
+    The folder must exist (:func:`nodelib.experiments.atomic_files.check_writable`
+    creates it and checks it can be written, before the experiment runs). A Ctrl-C or
+    crash while writing leaves the previous file as it was.
+    """
+    return write_json(path, results)

@@ -9,15 +9,19 @@ Some widget functions share their module's name (``spiral_lab`` lives in
 makes ``nodelib.widgets.spiral_lab`` the function rather than the module.
 """
 
+from nodelib.widgets.augmented_lab import augmented_lab
 from nodelib.widgets.convolution import convolution_explorer, kernel_picker, pooling_explorer
 from nodelib.widgets.depth_morph import depth_explorer
+from nodelib.widgets.flow_lab import flow_lab
 from nodelib.widgets.solver_picker import solver_picker
 from nodelib.widgets.spiral_lab import spiral_lab
 from nodelib.widgets.tolerance_explorer import tolerance_explorer
 
 __all__ = [
+    "augmented_lab",
     "convolution_explorer",
     "depth_explorer",
+    "flow_lab",
     "kernel_picker",
     "pooling_explorer",
     "solver_picker",

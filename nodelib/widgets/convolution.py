@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 import torch
 
 from nodelib import conv
-from nodelib.viz import show_in, slider_figure
+from nodelib.viz import DIVERGING_COLORSCALE, OKABE_ITO, show_in, slider_figure
 
 # --- continuous convolution ------------------------------------------------------------------
 
@@ -62,14 +62,14 @@ def _convolution_traces(f: str, g: str, t: float, t_grid: np.ndarray, conv_value
     so_far = t_grid <= t + 1e-12
     value_at_t = float(np.interp(t, t_grid, conv_values))
     return [
-        go.Scatter(x=TAU, y=f_values, name="f(τ)", line={"color": "#1f77b4"}),
-        go.Scatter(x=TAU, y=g_slid, name="g(t−τ)", line={"color": "#d62728"}),
+        go.Scatter(x=TAU, y=f_values, name="f(τ)", line={"color": OKABE_ITO["blue"]}),
+        go.Scatter(x=TAU, y=g_slid, name="g(t−τ)", line={"color": OKABE_ITO["vermillion"]}),
         go.Scatter(
             x=TAU,
             y=f_values * g_slid,
             name="f(τ) g(t−τ)",
             fill="tozeroy",
-            line={"color": "rgba(148,103,189,0.8)", "width": 1},
+            line={"color": OKABE_ITO["reddish purple"], "width": 1},
         ),
         go.Scatter(
             x=t_grid[so_far],
@@ -135,9 +135,20 @@ def convolution_explorer(f: str = "box", g: str = "box") -> widgets.VBox:
     ``.figure`` the figure currently shown, ``.update()`` redraws it.
     """
     controls = {
-        "f": widgets.Dropdown(options=list(SIGNALS), value=f, description="f"),
-        "g": widgets.Dropdown(options=list(SIGNALS), value=g, description="g"),
-        "t": widgets.FloatSlider(value=0.5, min=-1.5, max=2.5, step=0.05, description="t"),
+        "f": widgets.Dropdown(
+            options=list(SIGNALS), value=f, description="f", tooltip="the function f(τ)"
+        ),
+        "g": widgets.Dropdown(
+            options=list(SIGNALS), value=g, description="g", tooltip="the function g, slid"
+        ),
+        "t": widgets.FloatSlider(
+            value=0.5,
+            min=-1.5,
+            max=2.5,
+            step=0.05,
+            description="t",
+            tooltip="the shift t of g(t−τ); arrow keys move it",
+        ),
     }
     output = widgets.Output()
     box = widgets.VBox([widgets.HBox([controls["f"], controls["g"]]), controls["t"], output])
@@ -197,11 +208,17 @@ def apply_kernel(image, kernel) -> np.ndarray:
     return conv.conv2d(x, weight, padding=1)[0, 0].numpy()
 
 
-def _panels_layout(titles: list[str], height: int = 330) -> dict:
-    """Side-by-side square image panels, row 0 on top, one (xaxis k, yaxis k) pair each."""
+def _panels_layout(titles: list[str], title: str, height: int = 360) -> dict:
+    """Side-by-side square image panels under ``title``, row 0 on top, one (xaxis k, yaxis k)
+    pair each, named by ``titles``."""
     n, gap = len(titles), 0.06
     width = (1 - gap * (n - 1)) / n
-    layout = {"height": height, "margin": {"t": 60, "b": 20}, "annotations": []}
+    layout = {
+        "title": {"text": title},
+        "height": height,
+        "margin": {"t": 90, "b": 20},
+        "annotations": [],
+    }
     for k, title in enumerate(titles):
         suffix = "" if k == 0 else str(k + 1)
         left = k * (width + gap)
@@ -238,7 +255,7 @@ def _kernel_traces(image: np.ndarray, kernel: np.ndarray) -> list:
         go.Heatmap(z=image, colorscale="gray", showscale=False, name="image"),
         go.Heatmap(
             z=kernel,
-            colorscale="RdBu",
+            colorscale=DIVERGING_COLORSCALE,
             zmid=0,
             showscale=False,
             texttemplate="%{z:.2f}",
@@ -248,7 +265,7 @@ def _kernel_traces(image: np.ndarray, kernel: np.ndarray) -> list:
         ),
         go.Heatmap(
             z=feature_map,
-            colorscale="RdBu",
+            colorscale=DIVERGING_COLORSCALE,
             zmin=-limit,
             zmax=limit,
             name="feature map",
@@ -260,12 +277,15 @@ def _kernel_traces(image: np.ndarray, kernel: np.ndarray) -> list:
 
 
 _KERNEL_TITLES = ["input image", "3×3 kernel", "feature map (red < 0 < blue)"]
+_KERNEL_TITLE = "A 3×3 kernel slid over an image gives a feature map"
 
 
 def kernel_figure(image, kernel) -> go.Figure:
     """Image, kernel (with its entries) and the feature map they produce, side by side."""
     kernel = np.asarray(kernel, dtype=float)
-    return go.Figure(_kernel_traces(as_image(image), kernel), _panels_layout(_KERNEL_TITLES))
+    return go.Figure(
+        _kernel_traces(as_image(image), kernel), _panels_layout(_KERNEL_TITLES, _KERNEL_TITLE)
+    )
 
 
 def kernel_picker_figure(image, names=None) -> go.Figure:
@@ -274,7 +294,7 @@ def kernel_picker_figure(image, names=None) -> go.Figure:
     image = as_image(image)
     frames = [_kernel_traces(image, KERNELS[name]) for name in names]
     return slider_figure(
-        frames, names, slider_label="kernel", layout=_panels_layout(_KERNEL_TITLES)
+        frames, names, slider_label="kernel", layout=_panels_layout(_KERNEL_TITLES, _KERNEL_TITLE)
     )
 
 
@@ -289,10 +309,24 @@ def kernel_picker(image) -> widgets.VBox:
     dropdown = widgets.Dropdown(
         options=list(KERNELS), value="edge (Laplacian)", description="kernel"
     )
+    # Every entry box is labelled with its place, which a screen reader announces.
     entries = [
-        [widgets.FloatText(value=0.0, layout={"width": "70px"}) for _ in range(3)] for _ in range(3)
+        [
+            widgets.FloatText(
+                value=0.0,
+                description=f"row {i + 1}, col {j + 1}",
+                style={"description_width": "initial"},
+                layout={"width": "150px"},
+            )
+            for j in range(3)
+        ]
+        for i in range(3)
     ]
-    apply = widgets.Button(description="Apply custom kernel", button_style="primary")
+    apply = widgets.Button(
+        description="Apply custom kernel",
+        button_style="primary",
+        tooltip="apply the 3×3 kernel typed in the boxes",
+    )
     output = widgets.Output()
     grid = widgets.VBox([widgets.HBox(row) for row in entries])
     box = widgets.VBox([dropdown, widgets.HBox([grid, apply]), output])
@@ -350,11 +384,16 @@ def _pooling_titles(image, kernel_size, stride, mode) -> list[str]:
     ]
 
 
+_POOLING_TITLE = "Pooling shrinks an image: each output pixel is the max or mean of one window"
+
+
 def pooling_figure(image, kernel_size: int = 2, stride: int | None = None, mode: str = "max"):
     """An image and its pooled version, side by side."""
     image = as_image(image)
     titles = _pooling_titles(image, kernel_size, stride, mode)
-    return go.Figure(_pooling_traces(image, kernel_size, stride, mode), _panels_layout(titles))
+    return go.Figure(
+        _pooling_traces(image, kernel_size, stride, mode), _panels_layout(titles, _POOLING_TITLE)
+    )
 
 
 def pooling_slider_figure(image, kernel_sizes=(1, 2, 3, 4, 7), modes=("max", "avg")) -> go.Figure:
@@ -364,7 +403,10 @@ def pooling_slider_figure(image, kernel_sizes=(1, 2, 3, 4, 7), modes=("max", "av
     frames = [_pooling_traces(image, size, None, mode) for mode, size in settings]
     labels = [f"{mode} {size}×{size}" for mode, size in settings]
     return slider_figure(
-        frames, labels, slider_label="pooling", layout=_panels_layout(["input", "pooled"])
+        frames,
+        labels,
+        slider_label="pooling",
+        layout=_panels_layout(["input", "pooled"], _POOLING_TITLE),
     )
 
 
@@ -376,9 +418,20 @@ def pooling_explorer(image) -> widgets.VBox:
     """
     image = as_image(image)
     controls = {
-        "mode": widgets.ToggleButtons(options=["max", "avg"], value="max", description="pool"),
+        "mode": widgets.ToggleButtons(
+            options=["max", "avg"],
+            value="max",
+            description="pool",
+            tooltips=["max-pooling", "average-pooling"],
+        ),
         "kernel_size": widgets.IntSlider(value=2, min=1, max=7, description="window"),
-        "stride": widgets.IntSlider(value=0, min=0, max=7, description="stride (0 = window)"),
+        "stride": widgets.IntSlider(
+            value=0,
+            min=0,
+            max=7,
+            description="stride (0 = window)",
+            style={"description_width": "initial"},
+        ),
     }
     output = widgets.Output()
     box = widgets.VBox([*controls.values(), output])

@@ -43,7 +43,13 @@ def depth_explorer(
     layout = euler_view.morph_layout(field, h0)
 
     slider = widgets.IntSlider(
-        value=depth, min=1, max=max_depth, step=1, description="depth N", continuous_update=False
+        value=depth,
+        min=1,
+        max=max_depth,
+        step=1,
+        description="depth N",
+        tooltip="number of residual blocks N (step Δt = 1/N); arrow keys change it",
+        continuous_update=False,
     )
     readout = widgets.HTML()
     output = widgets.Output()

@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 
 from nodelib import solver_study
 from nodelib.errors import SolverError
+from nodelib.viz import OKABE_ITO
 
 __all__ = ["SolverPicker", "solver_picker"]
 
@@ -68,8 +69,12 @@ class SolverPicker(widgets.VBox):
             description="tolerance",
             layout=narrow,
         )
-        self.x0 = widgets.FloatSlider(value=2.0, min=-3.0, max=3.0, step=0.1, description="x(0)")
-        self.v0 = widgets.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.1, description="v(0)")
+        self.x0 = widgets.FloatSlider(
+            value=2.0, min=-3.0, max=3.0, step=0.1, description="x(0)", tooltip="start position"
+        )
+        self.v0 = widgets.FloatSlider(
+            value=0.0, min=-3.0, max=3.0, step=0.1, description="v(0)", tooltip="start velocity"
+        )
         self.readout = widgets.HTML()
         self.figure = widgets.HTML(layout=widgets.Layout(min_height="360px"))
         self._build_figure()
@@ -115,13 +120,16 @@ class SolverPicker(widgets.VBox):
         self._fig = Figure(figsize=(9, 3.8))
         self._fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.9, wspace=0.28)
         phase, steps = self._fig.subplots(1, 2)
-        (self._reference,) = phase.plot([], [], color="#bbb", lw=4, label="reference")
-        (self._line,) = phase.plot([], [], color="#1f77b4", lw=1.5, label="solver")
-        (self._dots,) = phase.plot([], [], "o", color="#1f77b4", ms=3, label="step ends")
+        # the reference: a wide grey band under the solver's thin line (3:1 on white, WCAG 1.4.11)
+        (self._reference,) = phase.plot([], [], color="#949494", lw=4, label="reference")
+        (self._line,) = phase.plot([], [], color=OKABE_ITO["blue"], lw=1.5, label="solver")
+        (self._dots,) = phase.plot([], [], "o", color=OKABE_ITO["blue"], ms=3, label="step ends")
         phase.set(xlim=(-3.2, 3.2), ylim=(-4.5, 4.5), xlabel="x", ylabel="v")
         phase.set_title("phase portrait", fontsize=10)
-        (self._sizes,) = steps.semilogy([], [], "o-", color="#1f77b4", ms=3, lw=0.8)
-        (self._rejected,) = steps.semilogy([], [], "x", color="#d62728", ms=7, label="rejected")
+        (self._sizes,) = steps.semilogy([], [], "o-", color=OKABE_ITO["blue"], ms=3, lw=0.8)
+        (self._rejected,) = steps.semilogy(
+            [], [], "x", color=OKABE_ITO["vermillion"], ms=7, label="rejected"
+        )
         steps.set(xlim=(0, self.t1), ylim=(1e-3, 2.0), xlabel="t", ylabel="step size h")
         steps.set_title("accepted steps (dots), rejected attempts (crosses)", fontsize=10)
         self._phase_axes = phase
@@ -148,10 +156,26 @@ class SolverPicker(widgets.VBox):
             self._fig.savefig(buffer, format="svg")
         svg = buffer.getvalue()
         svg = svg[svg.index("<svg") :]
-        # scale with the page: drop the fixed size, keep the viewBox
-        svg = re.sub(r'width="[^"]*" height="[^"]*"', 'width="100%"', svg, count=1)
+        # scale with the page: drop the fixed size, keep the viewBox; and name the drawing for
+        # screen readers, which otherwise read out every tick label of an unnamed SVG
+        svg = re.sub(
+            r'width="[^"]*" height="[^"]*"',
+            f'width="100%" role="img" aria-label="{html.escape(self.figure_label(), quote=True)}"',
+            svg,
+            count=1,
+        )
         self.figure.value = svg
         self._update_readout()
+
+    def figure_label(self) -> str:
+        """What the figure shows, in words: its name for screen readers."""
+        if self.run is None:
+            return f"{self.method.value} failed: {self.error}"
+        return (
+            f"Phase portrait (x, v) of the {self.method.value} solution against the reference, "
+            f"and the size of each of its {self.steps} accepted steps against t"
+            + (f", with {self.rejected} rejected attempts" if self.rejected else "")
+        )
 
     def _update_readout(self) -> None:
         if self.method.value == "dopri5":

@@ -25,7 +25,13 @@ def tolerance_explorer(func: nn.Module, z0: torch.Tensor, t1: float):
     ``.update()``.
     """
     slider = widgets.FloatSlider(
-        value=-3.0, min=-9.0, max=-1.0, step=0.5, description="log₁₀ rtol", continuous_update=False
+        value=-3.0,
+        min=-9.0,
+        max=-1.0,
+        step=0.5,
+        description="log₁₀ rtol",
+        tooltip="base-10 logarithm of the relative tolerance; arrow keys change it",
+        continuous_update=False,
     )
     readout = widgets.HTML()
     output = widgets.Output()

@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from tests.browser.conftest import HTML_DIR, ROOT
+from tests.browser.conftest import HTML_DIR, ROOT, open_drawn_page
 
 pytestmark = pytest.mark.browser
 
@@ -50,20 +50,8 @@ def test_every_toc_entry_has_a_page():
 
 @pytest.mark.parametrize("page", toc_pages())
 def test_page_loads_offline_and_draws_everything(offline_page, book_url, page):
-    offline_page.goto(f"{book_url}/{page}.html", wait_until="load")
-
-    plots = offline_page.locator(".js-plotly-plot")
-    for index in range(plots.count()):
-        plots.nth(index).locator(".main-svg").first.wait_for(state="attached", timeout=15_000)
-
-    html = (HTML_DIR / f"{page}.html").read_text()
-    if "application/vnd.jupyter.widget-state+json" in html:
-        offline_page.locator(".jupyter-widgets").first.wait_for(state="attached", timeout=15_000)
-        assert offline_page.locator(".jupyter-widgets").count() >= 1
-
-    math = offline_page.locator("mjx-container")
-    if re.search(r'class="math', html):
-        math.first.wait_for(state="attached", timeout=15_000)
+    # waits for every plotly figure, the first static widget and the first formula
+    open_drawn_page(offline_page, book_url, page)
 
     # Everything is drawn; give late requests (fonts, lazy widget modules) a moment to show
     # up before checking that none left the machine. A fixed pause rather than "network
