@@ -47,8 +47,9 @@ Around the chapters
 - :mod:`nodelib.config`    fast mode, data directory, device (the only global state)
 - :mod:`nodelib.seeding`   :func:`seed_everything`
 - :mod:`nodelib.viz`       showing plotly figures in Jupyter, Colab and the HTML book
+- :mod:`nodelib.glue`      computed numbers in the prose (myst-nb's glue, or a plain display)
 - :mod:`nodelib.widgets`   the live ipywidgets of the chapters, one module per widget
-- :mod:`nodelib.exercises` inline ✅/❌ checks for the exercises
+- :mod:`nodelib.exercises` named ✅/❌ checks that say what is off, one module per chapter
 - :mod:`nodelib.reproducibility` machine stamps of benchmarks, and reading results back
 - :mod:`nodelib.book_build` a myst-nb plug-in used only when building the book
 """

@@ -415,53 +415,60 @@ def density_grid(
 _SQUARE = {"scaleanchor": "x", "scaleratio": 1}
 
 
-def density_figure(grids: dict[str, DensityGrid], title: str) -> go.Figure:
-    """Heatmaps of densities side by side, one per entry of ``grids`` (name -> grid)."""
+def _panels(names: list[str], title: str):
+    """Square panels, one per name: one row of up to three, else rows of two."""
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=len(grids), subplot_titles=list(grids))
-    for col, grid in enumerate(grids.values(), start=1):
+    cols = len(names) if len(names) <= 3 else 2
+    rows = math.ceil(len(names) / cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=names)
+    fig.update_layout(title=title, height=40 + 340 * rows, margin={"t": 80})
+    places = [(1 + k // cols, 1 + k % cols) for k in range(len(names))]
+    for k, (row, col) in enumerate(places):
+        # each panel square: the axes shrink inside their cell instead of stretching the range
+        fig.update_xaxes(constrain="domain", row=row, col=col)
+        fig.update_yaxes(scaleanchor=f"x{k + 1 if k else ''}", constrain="domain", row=row, col=col)
+    return fig, places
+
+
+def density_figure(grids: dict[str, DensityGrid], title: str) -> go.Figure:
+    """Heatmaps of densities side by side, one per entry of ``grids`` (name -> grid)."""
+    fig, places = _panels(list(grids), title)
+    for k, ((row, col), grid) in enumerate(zip(places, grids.values(), strict=True)):
         fig.add_trace(
             go.Heatmap(
                 x=grid.xs,
                 y=grid.xs,
                 z=grid.density,
                 colorscale="Viridis",
-                showscale=col == 1,
+                showscale=k == 0,
                 colorbar={"title": "density"},
                 hovertemplate="x %{x:.2f}, y %{y:.2f}: %{z:.3f}",
             ),  # fmt: skip
-            row=1,
+            row=row,
             col=col,
         )
-        fig.update_yaxes(scaleanchor=f"x{col if col > 1 else ''}", row=1, col=col)
-    fig.update_layout(title=title, height=380, margin={"t": 80})
     return fig
 
 
 def samples_figure(samples: dict[str, torch.Tensor], title: str, extent: float = 4.0) -> go.Figure:
     """Scatter plots of point clouds side by side (name -> ``(n, 2)`` tensor)."""
-    from plotly.subplots import make_subplots
-
-    fig = make_subplots(rows=1, cols=len(samples), subplot_titles=list(samples))
-    for col, points in enumerate(samples.values(), start=1):
+    fig, places = _panels(list(samples), title)
+    for (row, col), points in zip(places, samples.values(), strict=True):
         points = points.detach().numpy()
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=points[:, 0],
                 y=points[:, 1],
                 mode="markers",
                 marker={"size": 2, "opacity": 0.5},
                 showlegend=False,
             ),  # fmt: skip
-            row=1,
+            row=row,
             col=col,
         )
-        fig.update_xaxes(range=[-extent, extent], row=1, col=col)
-        fig.update_yaxes(
-            range=[-extent, extent], scaleanchor=f"x{col if col > 1 else ''}", row=1, col=col
-        )
-    fig.update_layout(title=title, height=380, margin={"t": 80})
+        fig.update_xaxes(range=[-extent, extent], row=row, col=col)
+        fig.update_yaxes(range=[-extent, extent], row=row, col=col)
     return fig
 
 
@@ -505,10 +512,9 @@ def morph_layout(title: str, extent: float = 4.0) -> dict:
     """The layout of the morph figure: square axes over ``[-extent, extent]²``."""
     return {
         "title": title,
-        "xaxis": {"range": [-extent, extent], "title": "z₁"},
-        "yaxis": {"range": [-extent, extent], "title": "z₂", **_SQUARE},
-        "height": 520,
-        "width": 560,
+        "xaxis": {"range": [-extent, extent], "title": "z₁", "constrain": "domain"},
+        "yaxis": {"range": [-extent, extent], "title": "z₂", "constrain": "domain", **_SQUARE},
+        "height": 560,
         "showlegend": False,
     }
 

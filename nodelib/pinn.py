@@ -400,7 +400,11 @@ def comparison_figure(
     fig.update_annotations(font_size=13)
     fig.update_xaxes(title_text="t")
     fig.update_yaxes(title_text="y")
-    fig.update_layout(height=460, legend={"orientation": "h", "y": -0.25})
+    fig.update_layout(
+        title="A PINN fits one solution; a neural ODE learns the dynamics",
+        height=460,
+        legend={"orientation": "h", "y": -0.25},
+    )
     return fig
 
 

@@ -18,7 +18,8 @@ every argument in one place (:func:`check_inputs`), then hands over to one of tw
 
 Everything is ordinary PyTorch, so ``odeint`` is differentiable by autograd ("backprop through
 the solver"); :func:`nodelib.odeint_adjoint` computes the same gradients with constant memory.
-Gradients with respect to the output times ``t`` are not computed.
+Gradients with respect to the output times ``t`` are not computed (a ``t`` that requires grad is
+rejected, so it cannot silently get none).
 """
 
 from __future__ import annotations
@@ -148,6 +149,12 @@ def check_inputs(
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
     if backend not in BACKENDS:
         raise ValueError(f"backend={backend!r} is unknown; valid backends are {list(BACKENDS)}")
+    if backend == "nodelib" and t.requires_grad and torch.is_grad_enabled():
+        # The solvers step with t as plain floats: t would silently get no gradient.
+        raise ValueError(
+            "t requires grad, but nodelib's solvers compute no gradient with respect to the "
+            "output times; pass t.detach() (or backend='torchdiffeq', which does compute one)"
+        )
     return t, rtol, atol, step_size
 
 
@@ -472,7 +479,8 @@ def odeint(
             too), float32 or float64. Half precision (float16, bfloat16) is rejected: it cannot
             resolve the steps and tolerances of a solve; solve in float32.
         t: ``(n,)`` output times, ``n ≥ 2``, strictly increasing or strictly decreasing (then the
-            solve runs backwards in time); same dtype and device as ``y0``.
+            solve runs backwards in time); same dtype and device as ``y0``; not differentiated
+            (with autograd on, a ``t`` that requires grad is rejected).
         method: ``"euler"``, ``"midpoint"``, ``"rk4"`` (classic), ``"rk4_38"`` (3/8 rule, what
             torchdiffeq calls "rk4") or ``"dopri5"`` (adaptive Dormand–Prince 5(4)).
         rtol, atol: dopri5's relative and absolute tolerance, per step, in the mixed norm of

@@ -57,7 +57,7 @@ EXERCISE_KINDS = {
 }
 
 #: The first line of every solution cell: Colab shows it as the title of a collapsed form.
-SOLUTION_TITLE = "#@title Solution to exercise {number} (click to show)"
+SOLUTION_TITLE = "# @title Solution to exercise {number} (click to show)"
 
 
 def exercise_cells(

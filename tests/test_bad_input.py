@@ -215,3 +215,12 @@ def test_adjoint_rejects_a_module_that_uses_a_tensor_it_does_not_own():
 def test_adjoint_params_of_the_wrong_type_are_rejected(adjoint_params, message):
     with pytest.raises(TypeError, match=message):
         nodelib.odeint_adjoint(decay, Y0, T, adjoint_params=adjoint_params)
+
+
+@pytest.mark.parametrize("solve", [nodelib.odeint, nodelib.odeint_adjoint])
+def test_output_times_requiring_grad_are_rejected(solve):
+    t = T.clone().requires_grad_(True)
+    with pytest.raises(ValueError, match=r"t requires grad.*t.detach\(\)"):
+        solve(decay, Y0, t)
+    with torch.no_grad():  # no gradient wanted: nothing is lost
+        solve(decay, Y0, t)

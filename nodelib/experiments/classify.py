@@ -563,7 +563,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument(
         "--threads", type=_positive(int, cores, why_maximum=", the CPUs of this machine"),
-        default=None, help="CPU threads torch may use; None: torch's choice",
+        default=None, help=f"CPU threads torch may use, 1..{cores} (this machine's CPUs); "
+        "None: torch's choice",
     )  # fmt: skip
     parser.add_argument(
         "--out", type=Path, default=None,

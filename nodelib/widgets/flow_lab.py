@@ -178,7 +178,7 @@ class FlowLab(widgets.VBox):
         )
         target = self.target.numpy()
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=target[:, 0],
                 y=target[:, 1],
                 mode="markers",
@@ -205,7 +205,7 @@ class FlowLab(widgets.VBox):
         base = torch.randn(300, 2, generator=generator)
         carried = base if t == 0 else self.model.flow(base, [0.0, t])[0][-1]
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=carried[:, 0].numpy(),
                 y=carried[:, 1].numpy(),
                 mode="markers",
@@ -216,8 +216,8 @@ class FlowLab(widgets.VBox):
             col=2,
         )
         extent = toy_densities.EXTENT
-        fig.update_xaxes(range=[-extent, extent], title_text="z₁")
-        fig.update_yaxes(range=[-extent, extent], title_text="z₂")
+        fig.update_xaxes(range=[-extent, extent], title_text="z₁", constrain="domain")
+        fig.update_yaxes(range=[-extent, extent], title_text="z₂", constrain="domain")
         fig.update_yaxes(scaleanchor="x", row=1, col=1)
         fig.update_yaxes(scaleanchor="x2", row=1, col=2)
         fig.update_layout(

@@ -19,6 +19,7 @@ from tests.browser.conftest import (
     ARTIFACTS,
     AXE_CORE_JS,
     AXE_NOTES,
+    HTML_DIR,
     block_non_local,
     open_drawn_page,
 )
@@ -116,3 +117,50 @@ def test_page_has_no_serious_accessibility_violation(browser, book_url, name):
             line = f"{name} ({theme} theme): {describe(violation)}"
             (failing if violation["impact"] in FAILING_IMPACTS else AXE_NOTES).append(line)
     assert not failing, f"{name} fails WCAG 2 A/AA:\n" + "\n".join(failing)
+
+
+def pages_with_slider_figures() -> list[str]:
+    """The pages holding a plotly figure with a slider (a widget's static stand-in)."""
+    return [
+        name
+        for name in toc_pages()
+        if (HTML_DIR / f"{name}.html").exists()
+        and '"sliders":' in (HTML_DIR / f"{name}.html").read_text()
+    ]
+
+
+SLIDER_STATE_JS = """() => {
+  const slider = document.activeElement;
+  const plot = slider.closest('.js-plotly-plot');
+  return {role: slider.getAttribute('role'), name: slider.getAttribute('aria-label'),
+          now: slider.getAttribute('aria-valuenow'), text: slider.getAttribute('aria-valuetext'),
+          shown: plot.querySelector('.slider-group > .slider-label').textContent};
+}"""
+
+
+def test_figure_sliders_are_operated_by_keyboard(browser, book_url):
+    pages = pages_with_slider_figures()
+    assert pages, "no page of the book has a slider figure to try"
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route("**/*", block_non_local)
+    page = context.new_page()
+    try:
+        open_drawn_page(page, book_url, pages[0])
+        slider = page.locator('.js-plotly-plot g.slider-container[role="slider"]').first
+        slider.wait_for(state="attached", timeout=15_000)
+        slider.focus()
+        before = page.evaluate(SLIDER_STATE_JS)
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(300)
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(300)
+        after = page.evaluate(SLIDER_STATE_JS)
+        page.keyboard.press("End")
+        page.wait_for_timeout(300)
+        at_end = page.evaluate(SLIDER_STATE_JS)
+    finally:
+        context.close()
+    assert before["role"] == "slider" and before["name"], before
+    assert (before["now"], after["now"]) == ("0", "2"), (before, after)
+    assert after["text"] in after["shown"] and after["shown"] != before["shown"], (before, after)
+    assert int(at_end["now"]) > 2, at_end

@@ -224,13 +224,18 @@ def test_nothing_is_cut_off_at_900_px_with_the_file_browser_open(page, lab):
 
 
 def test_nothing_is_cut_off_at_a_phones_width(page, lab):
+    # on a phone the file browser is closed: open, it leaves the notebook about 30 px
+    file_browser = page.get_by_role("tab", name="File Browser").first
+    file_browser.click()
     page.set_viewport_size(PHONE)
     try:
         page.wait_for_timeout(1_000)  # JupyterLab lays itself out again
+        assert not page.locator(".jp-FileBrowser").first.is_visible()
         lab.scroll_into_view_if_needed()
         assert lab.evaluate(CUT_OFF) == []
     finally:
         page.set_viewport_size(WINDOW)
+        file_browser.click()
         page.wait_for_timeout(1_000)
 
 
@@ -270,13 +275,18 @@ def test_train_stop_reset_and_the_selectors_work_from_the_keyboard(page, lab):
     train = lab.get_by_role("button", name="Train", exact=True)
     stop = lab.get_by_role("button", name="Stop", exact=True)
 
-    # a selector: rk4 -> dopri5 with the arrow key, which enables the tolerance
+    # a selector: Space opens its list, the arrows choose, Enter confirms (on their own,
+    # the arrow keys belong to JupyterLab's command mode: they move between cells)
     solver.focus()
-    page.keyboard.press("ArrowDown")
+    for key in ("Space", "ArrowDown", "Enter"):
+        page.keyboard.press(key)
+    assert solver.input_value() == "dopri5"
     page.wait_for_function("el => !el.disabled", arg=rtol.element_handle(), timeout=10_000)
-    page.keyboard.press("ArrowUp")
-    page.wait_for_function("el => el.disabled", arg=rtol.element_handle(), timeout=10_000)
+    solver.focus()
+    for key in ("Space", "ArrowUp", "Enter"):
+        page.keyboard.press(key)
     assert solver.input_value() == "rk4"
+    page.wait_for_function("el => el.disabled", arg=rtol.element_handle(), timeout=10_000)
 
     # Tab from the first selector reaches Train; Enter starts training
     solver.focus()
@@ -297,7 +307,7 @@ def test_train_stop_reset_and_the_selectors_work_from_the_keyboard(page, lab):
     page.keyboard.press("Tab")
     assert _focused_text(page) == "Reset"
     page.keyboard.press("Enter")
-    readout = lab.get_by_text("NFE in training")
+    readout = lab.locator(".widget-html", has_text="NFE in training")
     page.wait_for_function(
         "el => el.textContent.includes('iteration 0 ')", arg=readout.element_handle()
     )

@@ -31,6 +31,11 @@ UNLABELLED_FIGURES_JS = """() => {
   return unlabelled;
 }"""
 
+#: Plotly figures drawn without a visible title (plotly draws one as <text class="gtitle">).
+UNTITLED_PLOTS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
+  .filter(plot => !(plot.querySelector('.gtitle') || {textContent: ''}).textContent.trim())
+  .map(plot => (plot.closest('[aria-label]') || plot).getAttribute('aria-label') || plot.id)"""
+
 #: The elements that stick out past the right edge of the window (for the failure message).
 OVERFLOWING_JS = """() => {
   const width = window.innerWidth, found = [];
@@ -80,6 +85,7 @@ def inspect_page(browser, book_url: str, name: str) -> dict:
                 'meta[name="description"]', "tags => tags.map(t => t.content)"
             ),
             "unlabelled_figures": page.evaluate(UNLABELLED_FIGURES_JS),
+            "untitled_plots": page.evaluate(UNTITLED_PLOTS_JS),
             "desktop": measure_overflow(page),
         }
         width, height = VIEWPORTS["phone"]
@@ -120,6 +126,14 @@ def test_page_has_a_description_for_link_previews(page_facts, name):
 def test_figures_have_alt_text_or_a_caption(page_facts, name):
     unlabelled = page_facts(name)["unlabelled_figures"]
     assert not unlabelled, f"{name}: figures without alt text, aria-label or caption: {unlabelled}"
+
+
+@pytest.mark.parametrize("name", toc_pages())
+def test_plotly_figures_show_a_title(page_facts, name):
+    untitled = page_facts(name)["untitled_plots"]
+    assert not untitled, (
+        f"{name}: plotly figures without a title (named here by aria-label): {untitled}"
+    )
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=list(VIEWPORTS))
