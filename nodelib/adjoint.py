@@ -168,17 +168,27 @@ def check_adjoint_params(func, adjoint_params) -> tuple[torch.Tensor, ...]:
     return tuple(unique.values())
 
 
-def untracked_tensors(output: torch.Tensor, known: tuple[torch.Tensor, ...]) -> list:
+def untracked_tensors(
+    output: torch.Tensor, known: tuple[torch.Tensor, ...], state: torch.Tensor
+) -> list:
     """The tensors requiring grad that ``output`` was computed from, other than ``known``.
 
     Walks ``output``'s autograd graph back to its leaves (``AccumulateGrad`` nodes hold them) and
-    stops at ``known`` tensors, which may also be non-leaf tensors.
+    stops at ``known`` tensors, which may also be non-leaf tensors. A leaf that shares the memory
+    of ``state`` was made from the state inside func (``y[:, :2].requires_grad_()``, the usual
+    way to take a divergence, as in continuous normalizing flows): it is the state, not a
+    parameter, so it is not reported.
     """
     if not output.requires_grad:
         return []
+    state_memory = state.untyped_storage().data_ptr() if state.numel() else None
+
+    def is_state(x: torch.Tensor) -> bool:
+        return state_memory is not None and x.untyped_storage().data_ptr() == state_memory
+
     known_ids = {id(x) for x in known}
     if output.grad_fn is None:  # output is itself a leaf
-        return [] if id(output) in known_ids else [output]
+        return [] if id(output) in known_ids or is_state(output) else [output]
     stops = {x.grad_fn for x in known if x.grad_fn is not None}
     found, seen, todo = [], set(), [output.grad_fn]
     while todo:
@@ -188,7 +198,7 @@ def untracked_tensors(output: torch.Tensor, known: tuple[torch.Tensor, ...]) -> 
         seen.add(node)
         leaf = getattr(node, "variable", None)
         if leaf is not None:
-            if id(leaf) not in known_ids:
+            if id(leaf) not in known_ids and not is_state(leaf):
                 found.append(leaf)
             continue
         todo.extend(next_node for next_node, _ in node.next_functions)
@@ -215,7 +225,7 @@ def checked_first_derivative(func, y0: torch.Tensor, t0: float, params) -> torch
             f0 = first_derivative(func, t0, y)
         # Before switching requires_grad back on: f0 may be a view of a parameter, and a view
         # follows its base. y is known too: func may switch on requires_grad of its input.
-        untracked = untracked_tensors(f0, (y, *params))
+        untracked = untracked_tensors(f0, (y, *params), state=y)
         f0 = f0.detach()
     finally:
         for p in leaves:

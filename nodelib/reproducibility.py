@@ -40,6 +40,8 @@ BENCHMARKS = {
     ),
     "spiral": "python benchmarks/spiral.py --out benchmarks/results/spiral.json",
     "odenet": "python benchmarks/odenet.py --out benchmarks/results/odenet.json",
+    "limits": "python benchmarks/limits.py --out benchmarks/results/limits.json",
+    "cnf": "python benchmarks/cnf.py --out benchmarks/results/cnf.json",
 }
 
 

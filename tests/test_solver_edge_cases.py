@@ -122,3 +122,42 @@ def test_adjoint_handles_dynamics_disconnected_from_y_or_parameters(dynamics, y0
         ]
     for adjoint, backprop in zip(*gradients.values(), strict=True):
         torch.testing.assert_close(adjoint, backprop, rtol=1e-6, atol=1e-9)
+
+
+class DivergenceDynamics(torch.nn.Module):
+    """A continuous normalizing flow's dynamics written the usual way: the divergence of the
+    field is taken by autograd with respect to a slice of the state made to require grad."""
+
+    def __init__(self, detach_first: bool):
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2)
+        ).double()
+        self.detach_first = detach_first
+
+    def forward(self, t, state):
+        z = state[:, :2]
+        with torch.enable_grad():
+            if self.detach_first:
+                z = z.detach()
+            if not z.requires_grad:
+                z = z.requires_grad_(True)
+            dz = self.net(z)
+            divergence = sum(
+                torch.autograd.grad(dz[:, i].sum(), z, create_graph=True)[0][:, i] for i in range(2)
+            )
+        return torch.cat([dz, -divergence[:, None]], dim=1)
+
+
+@pytest.mark.parametrize("detach_first", [False, True], ids=["slice", "detached_slice"])
+def test_adjoint_accepts_dynamics_that_make_their_own_state_require_grad(detach_first):
+    func = DivergenceDynamics(detach_first)
+    y0 = torch.cat([torch.randn(4, 2, dtype=torch.float64), torch.zeros(4, 1).double()], 1)
+    t = torch.tensor([0.0, 1.0], dtype=torch.float64)
+    nodelib.odeint_adjoint(func, y0, t, method="rk4", step_size=0.05)[-1].sum().backward()
+    adjoint_grads = [p.grad.clone() for p in func.parameters()]
+    func.zero_grad()
+    nodelib.odeint(func, y0, t, method="rk4", step_size=0.05)[-1].sum().backward()
+    for from_adjoint, p in zip(adjoint_grads, func.parameters(), strict=True):
+        torch.testing.assert_close(from_adjoint, p.grad, rtol=1e-3, atol=1e-6)
