@@ -40,6 +40,8 @@ THEMES = ("light", "dark")
 #: in the book's own code. Keep this short: a fix at the source is always preferred.
 EXCLUDED_RULES: dict[tuple[str, str], str] = {}
 
+NO_TRANSITIONS_CSS = "*, *::before, *::after { transition: none !important; }"
+
 #: What pydata-sphinx-theme's light/dark button does to the page.
 SET_THEME_JS = """(theme) => {
   document.documentElement.dataset.mode = theme;
@@ -75,6 +77,8 @@ def audit(browser, book_url: str, name: str) -> dict[str, list[dict]]:
         open_drawn_page(page, book_url, name)
         page.wait_for_timeout(500)  # let widget views, MathJax and course-a11y.js settle
         page.add_script_tag(path=str(AXE_CORE_JS))
+        # The theme fades colours over a moment; axe must see the end state, not a blend.
+        page.add_style_tag(content=NO_TRANSITIONS_CSS)
         for theme in THEMES:
             page.evaluate(SET_THEME_JS, theme)
             shown = page.evaluate("() => getComputedStyle(document.documentElement).colorScheme")
