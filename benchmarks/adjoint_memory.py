@@ -151,12 +151,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
     args = parser.parse_args()
     result = run(args.quick)
-    result |= {
-        "command": reproducibility.command_line(),
-        "machine": reproducibility.stamp(),
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    result = reproducibility.write_result(result, args.out)
     print(json.dumps(result, indent=2))
     print(f"wrote {args.out}")
 

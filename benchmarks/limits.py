@@ -88,12 +88,7 @@ def main(argv=None) -> int:
         parser.error(f"--augment-dim must be between 1 and 5, got {args.augment_dim}")
     torch.set_num_threads(args.threads)
     results = run(quick=args.quick, seed=args.seed, augment_dim=args.augment_dim)
-    results |= {
-        "command": reproducibility.command_line([__file__, *(argv or sys.argv[1:])]),
-        "machine": reproducibility.stamp(),
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    results = reproducibility.write_result(results, args.out, [__file__, *(argv or sys.argv[1:])])
     json.dump(results, sys.stdout, indent=2)
     print()
     return 0

@@ -16,7 +16,6 @@ Writes ``{"models": {"course_odenet": {"seconds_per_iter", "params", ...},
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -124,12 +123,9 @@ def main(argv: list[str] | None = None) -> dict:
     for name, row in result["models"].items():
         print(f"{name:14s} {row['seconds_per_iter']:.4f} s/iter  {row['params']:>7d} parameters")
     print(f"speedup of the course's ODE-Net over the source's: {result['speedup_vs_source']:.1f}x")
-    # the common stamp (CPU, cores, commit, ...) plus this benchmark's own machine facts
-    result["machine"] = reproducibility.stamp() | result["machine"]
-    result["command"] = reproducibility.command_line([__file__, *(argv or sys.argv[1:])])
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        # the common stamp (CPU, cores, commit, ...) beside this benchmark's own machine facts
+        result = reproducibility.write_result(result, args.out, [__file__, *(argv or sys.argv[1:])])
         print(f"wrote {args.out}")
     return result
 

@@ -27,7 +27,6 @@ Output: ``{"cases": [{"method", "batch", "steps", "nodelib_s", "torchdiffeq_s", 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -125,12 +124,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}", flush=True)
     result = run(args.quick)
-    result |= {
-        "command": reproducibility.command_line(),
-        "machine": reproducibility.stamp(),
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    reproducibility.write_result(result, args.out)
     print(f"wrote {args.out}")
 
 

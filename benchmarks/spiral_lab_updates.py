@@ -195,12 +195,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="training time per way")
     args = parser.parse_args(argv)
     results = run(seconds=1.0 if args.quick else args.seconds, quick=args.quick)
-    results |= {
-        "command": reproducibility.command_line([__file__, *(argv or sys.argv[1:])]),
-        "machine": reproducibility.stamp(),
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    results = reproducibility.write_result(results, args.out, [__file__, *(argv or sys.argv[1:])])
     json.dump(results, sys.stdout, indent=2)
     print()
     return 0

@@ -29,6 +29,7 @@ Applications (chapters 7-9)
 - :mod:`nodelib.spiral`    learning a spiral with a neural ODE: the source's protocol and ours (7)
 - :mod:`nodelib.odenet`    ODE-Nets and their ResNet and CNN baselines for images (8)
 - :mod:`nodelib.experiments` the command-line image experiment and its results files (8, 9)
+- :mod:`nodelib.atomic_files` writes that an interruption cannot half-do (results, checkpoints)
 
 Beyond the source: what flows cannot do (chapter 9)
 

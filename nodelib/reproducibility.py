@@ -29,6 +29,8 @@ from pathlib import Path
 import plotly.graph_objects as go
 import torch
 
+from nodelib.atomic_files import write_json
+
 #: The repository root when nodelib is used from a clone (editable install or tests).
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,6 +116,24 @@ def stamp() -> dict:
         "dirty": dirty,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def write_result(result: dict, out: str | Path, argv: list[str] | None = None) -> dict:
+    """Stamp a benchmark's ``result`` with its command line and this machine; write it to ``out``.
+
+    The JSON file is written atomically (:mod:`nodelib.atomic_files`): an interrupted run
+    leaves the previous result whole. Facts the benchmark recorded itself under
+    ``result["machine"]`` are kept beside the common stamp. ``argv`` is passed on to
+    :func:`command_line`. Returns the stamped result.
+    """
+    stamped = result | {
+        "command": command_line(argv),
+        "machine": stamp() | result.get("machine", {}),
+    }
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(out, stamped)
+    return stamped
 
 
 def command_line(argv: list[str] | None = None) -> str:

@@ -173,7 +173,7 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_training(
     capsys, monkeypatch, tmp_path
 ):
     # Permission bits do not stop root (the test may run as root), so make the write fail.
-    from nodelib.experiments import atomic_files
+    from nodelib import atomic_files
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from nodelib.experiments import atomic_files, checkpoints, classify
+from nodelib import atomic_files
+from nodelib.experiments import checkpoints, classify
 from tests.test_data import write_fake_dataset
 
 #: Results that must not depend on whether the run was interrupted (not: seconds, dates).

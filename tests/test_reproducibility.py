@@ -107,3 +107,15 @@ def test_every_committed_benchmark_result_is_listed_for_the_appendix():
     # the spiral lab's update-rate measurement belongs to the lab, not to a claim of the book
     unlisted = committed - set(reproducibility.BENCHMARKS) - {"spiral_lab_updates"}
     assert not unlisted, f"add {sorted(unlisted)} to reproducibility.BENCHMARKS"
+
+
+def test_write_result_stamps_and_keeps_a_benchmarks_own_machine_facts(tmp_path):
+    out = tmp_path / "sub" / "result.json"
+    written = reproducibility.write_result(
+        {"value": 1.5, "machine": {"threads": 2}}, out, ["benchmarks/x.py", "--out", str(out)]
+    )
+    on_disk = json.loads(out.read_text())
+    assert on_disk == written
+    assert on_disk["command"] == f"python benchmarks/x.py --out {out}"
+    assert on_disk["machine"]["threads"] == 2 and "cpu" in on_disk["machine"]
+    assert not list(out.parent.glob(".*.tmp")), "the temporary file was left behind"

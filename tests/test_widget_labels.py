@@ -12,9 +12,10 @@ import pytest
 import torch
 
 from nodelib import adjoint_study
-from nodelib.widgets import convolution, depth_morph, solver_picker, tolerance_explorer
 
-# (nodelib.widgets exports solver_picker and tolerance_explorer as the widget functions)
+# convolution and depth_morph are modules; solver_picker and tolerance_explorer are the widget
+# functions that nodelib.widgets exports under their modules' names
+from nodelib.widgets import convolution, depth_morph, solver_picker, tolerance_explorer
 
 #: Widgets that only show something; everything else is a control the reader operates.
 DISPLAY_ONLY = (widgets.HTML, widgets.HTMLMath, widgets.Label, widgets.Output, widgets.Box)

@@ -2,6 +2,6 @@
 
 - ``python -m nodelib.experiments.classify``: ODE-Net vs ResNet vs CNN on
   MNIST or Fashion-MNIST (chapter 8); ``--help`` explains every option.
-- ``checkpoints`` (resumable training state) and ``atomic_files`` (writes that an
-  interruption cannot half-do), used by ``classify``.
+- ``checkpoints``: the resumable training state ``classify`` saves and ``--resume`` reads
+  (written with :mod:`nodelib.atomic_files`, so an interruption cannot half-do it).
 """

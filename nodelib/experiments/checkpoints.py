@@ -15,7 +15,7 @@ stopped, a checkpoint must hold everything the next training step depends on:
 - ``"settings"``: what a resumed run must share with the original (learning rate,
   batch size, ...), checked by :func:`settings_differences`.
 
-The file is written with :func:`nodelib.experiments.atomic_files.save_torch` (an
+The file is written with :func:`nodelib.atomic_files.save_torch` (an
 interrupted save keeps the previous checkpoint) and read with
 ``torch.load(weights_only=True)``: only tensors and plain containers, so opening a
 checkpoint from elsewhere cannot run code.
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nodelib.experiments.atomic_files import save_torch
+from nodelib.atomic_files import save_torch
 
 #: Written into every checkpoint; a file without it is a bare ``state_dict``.
 FORMAT = "nodelib-training-checkpoint/1"

@@ -12,7 +12,7 @@ A full run takes hours, so nothing may lose it:
 - every option is checked before training starts, output files included;
 - with ``--checkpoint FILE`` the run saves everything it needs to go on (see
   :mod:`nodelib.experiments.checkpoints`) after every epoch and every
-  ``--checkpoint-minutes``, atomically (:mod:`nodelib.experiments.atomic_files`);
+  ``--checkpoint-minutes``, atomically (:mod:`nodelib.atomic_files`);
 - Ctrl-C prints the command that continues the run - the same options plus
   ``--resume`` - and the continued run ends with the same numbers as one that
   never stopped;
@@ -42,7 +42,7 @@ from nodelib import config, odenet, reproducibility
 from nodelib import data as image_data
 from nodelib.errors import MaxStepsExceededError, SolverError, StepSizeUnderflowError
 from nodelib.experiments import checkpoints
-from nodelib.experiments.atomic_files import OutputPathError, check_writable, save_torch
+from nodelib.atomic_files import OutputPathError, check_writable, save_torch
 from nodelib.experiments.results import write_results
 from nodelib.seeding import seed_everything
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nodelib.experiments.atomic_files import write_json
+from nodelib.atomic_files import write_json
 
 #: The repository root as seen from this installed package (an editable install).
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +64,7 @@ def load_results(relative: str | Path, *, missing_ok: bool = False) -> dict | No
 def write_results(path: str | Path, results: dict) -> Path:
     """Write a results dictionary as indented JSON to ``path``, atomically.
 
-    The folder must exist (:func:`nodelib.experiments.atomic_files.check_writable`
+    The folder must exist (:func:`nodelib.atomic_files.check_writable`
     creates it and checks it can be written, before the experiment runs). A Ctrl-C or
     crash while writing leaves the previous file as it was.
     """
