@@ -25,7 +25,7 @@ from plotly.subplots import make_subplots
 
 from nodelib.augmented import NeuralODE, ResNet, TrainingRecord, states_over_time
 from nodelib.crossing_problems import ProblemData
-from nodelib.viz import slider_figure
+from nodelib.viz import OKABE_ITO, slider_figure
 
 __all__ = [
     "crossing_traces",
@@ -40,7 +40,7 @@ __all__ = [
 
 #: Colour by target: +1 blue, -1 vermillion, from Okabe and Ito's palette, which stays
 #: readable with every common colour-vision deficiency (the marker symbols differ too).
-TARGET_COLOURS = {1.0: "#0072B2", -1.0: "#D55E00"}
+TARGET_COLOURS = {1.0: OKABE_ITO["blue"], -1.0: OKABE_ITO["vermillion"]}
 TARGET_SYMBOLS = {1.0: "circle", -1.0: "diamond"}
 
 
@@ -442,7 +442,7 @@ def training_figure(records: dict[str, TrainingRecord], *, title: str = "") -> g
         cols=2,
         subplot_titles=["training loss (MSE)", "NFE of each forward solve"],
     )
-    palette = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]  # Okabe-Ito
+    palette = [OKABE_ITO[name] for name in ("vermillion", "blue", "bluish green", "reddish purple")]
     for k, (name, record) in enumerate(records.items()):
         colour = palette[k % len(palette)]
         iterations = np.arange(1, len(record.losses) + 1)

@@ -42,9 +42,10 @@ OKABE_ITO = {
 #: (plotly's ``layout.colorway``); yellow, faint on white, comes last.
 PALETTE = list(OKABE_ITO.values())
 
-#: Continuous colour scales: perceptually uniform and readable with any colour vision.
-SEQUENTIAL_COLORSCALE = "Viridis"
-DIVERGING_COLORSCALE = "RdBu"  # red < 0 < blue: tells signs apart for red-green deficiencies
+#: The colour scale for signed values (red < 0 < blue): ColorBrewer's RdBu, whose two ends stay
+#: apart for red-green deficiencies, unlike red-green scales. (For unsigned values, plotly's
+#: perceptually uniform "Viridis" serves every reader.)
+DIVERGING_COLORSCALE = "RdBu"
 
 #: Longest figure description read out by a screen reader (characters).
 DESCRIPTION_LENGTH = 600
@@ -92,9 +93,12 @@ def figure_label(fig: go.Figure) -> str:
     panels = _panel_titles(fig)
     if panels:
         return html.escape("interactive figure: " + "; ".join(panels), quote=True)
-    axes = [title for _, title in _axis_titles(fig)][:2]
-    if axes:
-        return html.escape("interactive figure: " + " against ".join(reversed(axes)), quote=True)
+    titles = _axis_titles(fig)
+    first_x = [title for axis, title in titles if axis.startswith("x")][:1]
+    first_y = [title for axis, title in titles if axis.startswith("y")][:1]
+    if first_x or first_y:
+        axes = " against ".join(first_y + first_x)  # "error against step size"
+        return html.escape("interactive figure: " + axes, quote=True)
     return "interactive figure"
 
 
@@ -146,11 +150,13 @@ def figure_description(fig: go.Figure) -> str:
 
 
 def with_course_style(fig: go.Figure) -> go.Figure:
-    """A copy of ``fig`` whose traces without a colour take :data:`PALETTE`'s colours."""
-    styled = go.Figure(fig)
-    if styled.layout.colorway is None:
-        styled.update_layout(colorway=PALETTE)
-    return styled
+    """``fig`` with traces that have no colour of their own taking :data:`PALETTE`'s colours.
+
+    A copy when something changes (``fig`` itself is never modified), else ``fig``.
+    """
+    if fig.layout.colorway is not None:
+        return fig
+    return go.Figure(fig).update_layout(colorway=PALETTE)
 
 
 def figure_html(fig: go.Figure) -> str:
@@ -194,10 +200,10 @@ def show(fig: go.Figure) -> None:
 
 def figure_bundle(fig: go.Figure) -> dict:
     """The output :func:`show` sends: plotly's JSON and the HTML ``<div>``, by mimetype."""
+    styled = with_course_style(fig)  # copied once, not once per format
     return {
-        "application/vnd.plotly.v1+json": with_course_style(fig).to_plotly_json()
-        | {"config": PLOTLY_CONFIG},
-        "text/html": figure_html(fig),
+        "application/vnd.plotly.v1+json": styled.to_plotly_json() | {"config": PLOTLY_CONFIG},
+        "text/html": figure_html(styled),
     }
 
 

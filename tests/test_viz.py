@@ -130,6 +130,17 @@ def test_untitled_figure_is_labelled_by_its_axes():
     assert viz.figure_label(fig) == "interactive figure: h against t"
 
 
+def test_a_two_panel_figure_is_labelled_by_its_first_y_against_its_first_x_axis():
+    fig = go.Figure(
+        layout={
+            "xaxis": {"title": {"text": "τ"}},
+            "xaxis2": {"title": {"text": "t"}},
+            "yaxis": {"title": {"text": "f"}},
+        }
+    )
+    assert viz.figure_label(fig) == "interactive figure: f against τ"
+
+
 def test_show_in_replaces_the_output_widgets_content_with_both_formats():
     import ipywidgets
 
