@@ -40,9 +40,9 @@ from tqdm.auto import tqdm
 
 from nodelib import config, odenet, reproducibility
 from nodelib import data as image_data
+from nodelib.atomic_files import OutputPathError, check_writable, save_torch
 from nodelib.errors import MaxStepsExceededError, SolverError, StepSizeUnderflowError
 from nodelib.experiments import checkpoints
-from nodelib.atomic_files import OutputPathError, check_writable, save_torch
 from nodelib.experiments.results import write_results
 from nodelib.seeding import seed_everything
 
