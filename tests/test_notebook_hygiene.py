@@ -88,3 +88,20 @@ def test_every_toc_entry_exists_and_every_notebook_is_listed():
     assert not missing, f"_toc.yml lists files that do not exist: {missing}"
     unlisted = [p.name for p in NOTEBOOKS if f"book/{p.stem}" not in listed]
     assert not unlisted, f"notebooks missing from _toc.yml: {unlisted}"
+
+
+#: A fence line that opens a block: backticks, then nothing, a {directive} or a language name.
+FENCE_LINE = re.compile(r"^\s*(`{3,}|:{3,})\s*(\{[\w-]+\}.*|[\w+-]+)?\s*$")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_markdown_fences_stand_on_their_own_line(path):
+    """Text after a closing ``` is not MyST: the box stays open and shows the backticks."""
+    broken = [
+        f"cell {index}: {line.strip()[:60]!r}"
+        for index, cell in enumerate(read(path).cells)
+        if cell.cell_type == "markdown"
+        for line in cell.source.splitlines()
+        if line.lstrip().startswith(("```", ":::")) and not FENCE_LINE.match(line)
+    ]
+    assert not broken, f"{path.name}: put a fence on its own line: {broken}"
