@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 #: The models :func:`build_model` knows.
-MODELS = ("odenet", "resnet", "cnn", "source_odenet")
+MODELS = ("odenet", "chen_odenet", "resnet", "resnet_shared", "cnn", "source_odenet")
 #: How the gradient of the ODE block is computed.
 GRADIENTS = ("backprop", "adjoint")
 #: Solvers with a fixed step (they need ``step_size``) and adaptive ones (``rtol``/``atol``).
@@ -67,6 +67,21 @@ SOURCE_REPORTED_MNIST = {
     "accuracy_before_training": 0.10280,
     "test_accuracy": 0.99230,
     "minutes_per_epoch": 11.52,
+}
+
+#: Chen et al. (2018)'s ODE-Net solved with dopri5 and trained with the adjoint; the
+#: tolerance is the default of the authors' published MNIST example (torchdiffeq's
+#: examples/odenet_mnist.py, ``--tol 1e-3``, used for both rtol and atol).
+CHEN_SETTINGS = {"solver": "dopri5", "rtol": 1e-3, "atol": 1e-3, "gradient": "adjoint"}
+
+#: What each model is, in a few words (tables and legends of chapter 8).
+MODEL_LABELS = {
+    "odenet": "RK4-Net: ODE-Net with one RK4 step, backprop",
+    "chen_odenet": "ODE-Net: dopri5 + adjoint (Chen et al.)",
+    "resnet": "ResNet: 4 residual blocks",
+    "resnet_shared": "Weight-tied ResNet: 1 block applied 4 times",
+    "cnn": "CNN without a middle block",
+    "source_odenet": "The source's ODE-Net: 20 Euler steps + adjoint",
 }
 
 #: How the chapters name the data sets in prose.
@@ -292,6 +307,25 @@ class ResidualBlock(nn.Module):
         return h + self.residual(torch.zeros(()), h)
 
 
+class WeightTiedResidualBlocks(nn.Module):
+    """One residual block applied ``repeats`` times: h -> h + f(h), again and again.
+
+    The same parameters as an ODE block with autonomous dynamics f, and the same
+    computation as ``repeats`` Euler steps of size 1 on dh/dt = f(h). Chapter 8 trains
+    it to separate what weight tying buys from what continuous depth buys.
+    """
+
+    def __init__(self, channels: int, repeats: int):
+        super().__init__()
+        self.block = ResidualBlock(channels)
+        self.repeats = repeats
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        for _ in range(self.repeats):
+            h = self.block(h)
+        return h
+
+
 class ImageClassifier(nn.Module):
     """downsampling -> middle block -> pooling + linear; (B, 1, 28, 28) -> logits (B, 10)."""
 
@@ -363,7 +397,9 @@ def build_model(
 ) -> ImageClassifier:
     """One of :data:`MODELS`, built from the shared parts.
 
-    The solver settings only matter for ``odenet``; ``residual_blocks`` only for ``resnet``.
+    The solver settings only matter for ``odenet``; ``chen_odenet`` is ``odenet`` with
+    :data:`CHEN_SETTINGS` (dopri5, adjoint) instead; ``residual_blocks`` is the number of
+    blocks of ``resnet`` and the number of repeats of ``resnet_shared``.
     """
     if name not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {name!r}")
@@ -371,15 +407,20 @@ def build_model(
         raise ValueError(f"channels must be an even int >= 2, got {channels!r}")
     if name == "source_odenet":
         return source_odenet(channels)
-    if name == "odenet":
+    if name == "chen_odenet":
+        middle = ODEBlock(ConvDynamics(channels), end_time=end_time, **CHEN_SETTINGS)
+    elif name == "odenet":
         middle = ODEBlock(
             ConvDynamics(channels), end_time=end_time, solver=solver, step_size=step_size,
             rtol=rtol, atol=atol, gradient=gradient,
         )  # fmt: skip
-    elif name == "resnet":
+    elif name in ("resnet", "resnet_shared"):
         if not isinstance(residual_blocks, int) or residual_blocks < 1:
             raise ValueError(f"residual_blocks must be an int >= 1, got {residual_blocks!r}")
-        middle = nn.Sequential(*[ResidualBlock(channels) for _ in range(residual_blocks)])
+        if name == "resnet":
+            middle = nn.Sequential(*[ResidualBlock(channels) for _ in range(residual_blocks)])
+        else:
+            middle = WeightTiedResidualBlocks(channels, residual_blocks)
     else:
         middle = nn.Identity()
     return ImageClassifier(downsampling(channels), middle, classifier_head(channels), name=name)

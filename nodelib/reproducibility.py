@@ -44,6 +44,10 @@ BENCHMARKS = {
     "odenet": "python benchmarks/odenet.py --out benchmarks/results/odenet.json",
     "limits": "python benchmarks/limits.py --out benchmarks/results/limits.json",
     "cnf": "python benchmarks/cnf.py --out benchmarks/results/cnf.json",
+    "latent_ode": "python benchmarks/latent_ode.py --out benchmarks/results/latent_ode.json",
+    "training_practice": (
+        "python benchmarks/training_practice.py --out benchmarks/results/training_practice.json"
+    ),
 }
 
 

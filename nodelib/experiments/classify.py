@@ -72,6 +72,34 @@ class EpochRecord:
     nfe_forward: float
     nfe_backward: float
     seconds: float
+    #: forward NFE averaged over consecutive chunks of :data:`NFE_CURVE_CHUNK` batches,
+    #: so the growth of an adaptive solver's cost within the epoch can be plotted
+    nfe_forward_curve: list[float] = field(default_factory=list)
+    #: the same for the backward NFE
+    nfe_backward_curve: list[float] = field(default_factory=list)
+    #: the machine's 1-minute load average when the epoch ended: how many processes
+    #: competed for the CPUs while ``seconds`` was measured
+    load_average: float | None = None
+
+
+#: Batches per point of the NFE curves of :class:`EpochRecord`.
+NFE_CURVE_CHUNK = 100
+
+
+def chunk_means(values: list[float], chunk: int = NFE_CURVE_CHUNK) -> list[float]:
+    """Means of ``values`` over consecutive chunks of ``chunk`` items (the last may be shorter)."""
+    return [
+        sum(part) / len(part)
+        for part in (values[i : i + chunk] for i in range(0, len(values), chunk))
+    ]
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (None where the system does not report one)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 # --------------------------------------------------------------------------------------
@@ -296,6 +324,9 @@ def fit(
             nfe_forward=sum(position.nfe_forward) / len(position.nfe_forward),
             nfe_backward=sum(position.nfe_backward) / len(position.nfe_backward),
             seconds=position.seconds,
+            nfe_forward_curve=chunk_means(position.nfe_forward),
+            nfe_backward_curve=chunk_means(position.nfe_backward),
+            load_average=load_average(),
         )
         history.append(record)
         position = Progress(epoch=epoch + 1, step=position.step)
@@ -492,9 +523,12 @@ def build_parser() -> argparse.ArgumentParser:
         f"({config.DATA_DIR})",
     )  # fmt: skip
     parser.add_argument(
-        "--model", choices=("odenet", "resnet", "cnn"), default="odenet",
-        help="odenet: downsampling, one ODE block, pooling + linear; resnet: the same with "
-        "--residual-blocks residual blocks instead of the ODE block; cnn: no middle block",
+        "--model", choices=odenet.MODELS, default="odenet",
+        help="odenet: downsampling, one ODE block (--solver, --gradient), pooling + linear; "
+        "chen_odenet: the same solved by dopri5 with the adjoint at tolerance 1e-3 (Chen et "
+        "al. 2018); resnet: --residual-blocks residual blocks instead of the ODE block; "
+        "resnet_shared: one residual block applied --residual-blocks times; cnn: no middle "
+        "block; source_odenet: the source review's network (BatchNorm, 20 Euler steps, adjoint)",
     )  # fmt: skip
     parser.add_argument(
         "--solver", choices=odenet.SOLVERS, default=defaults["solver"],
@@ -687,14 +721,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
         "history": [asdict(h) for h in history],
         "command": shlex.join(["python", "-m", "nodelib.experiments.classify", *argv]),
         "settings": {
-            "solver": args.solver if args.model == "odenet" else None,
-            "step_size": args.step_size if args.model == "odenet" else None,
-            "rtol": args.rtol if args.model == "odenet" else None,
-            "atol": args.atol if args.model == "odenet" else None,
-            "gradient": args.gradient if args.model == "odenet" else None,
-            "end_time": args.end_time if args.model == "odenet" else None,
-            "residual_blocks": args.residual_blocks if args.model == "resnet" else None,
-            "solver_backend": odenet.solver_backend() if args.model == "odenet" else None,
+            **model_settings(args),
             "channels": args.channels,
             "batch_size": args.batch_size,
             "max_batches": args.max_batches,
@@ -712,6 +739,31 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
         },
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def model_settings(args: argparse.Namespace) -> dict:
+    """The settings of the middle block that ``args.model`` really uses (None: not used).
+
+    ``chen_odenet`` and ``source_odenet`` have fixed solvers, whatever --solver says.
+    """
+    settings = dict.fromkeys(
+        ("solver", "step_size", "rtol", "atol", "gradient", "end_time", "residual_blocks",
+         "solver_backend")
+    )  # fmt: skip
+    if args.model == "odenet":
+        settings.update(
+            solver=args.solver, step_size=args.step_size, rtol=args.rtol, atol=args.atol,
+            gradient=args.gradient, end_time=args.end_time,
+        )  # fmt: skip
+    elif args.model == "chen_odenet":
+        settings.update(odenet.CHEN_SETTINGS, end_time=args.end_time)
+    elif args.model == "source_odenet":
+        settings.update(solver="euler", step_size=0.05, gradient="adjoint", end_time=1.0)
+    elif args.model in ("resnet", "resnet_shared"):
+        settings["residual_blocks"] = args.residual_blocks
+    if settings["solver"] is not None:
+        settings["solver_backend"] = odenet.solver_backend()
+    return settings
 
 
 def resume_command(argv: list[str]) -> str:
