@@ -15,12 +15,13 @@ NOTEBOOKS := $(wildcard book/*.ipynb)
 # Seconds one notebook may run before nbmake fails it (fast mode needs far less).
 NOTEBOOK_TIMEOUT ?= 3600
 
-.PHONY: help setup system venv vendor lint unit stage execute html browser book test lab clean distclean
+.PHONY: help setup system venv vendor lint unit stage execute html browser book test lab results clean distclean
 
 help:
 	@echo "make book      execute every notebook and build the HTML book into $(HTML)"
 	@echo "make test      lint, unit tests, notebooks (fast mode), strict book build, browser tests"
 	@echo "make lab       open the notebooks in JupyterLab"
+	@echo "make results   train chapter 8's models (hours; stop any time, run again to continue)"
 	@echo "make clean     remove build outputs (keeps .venv); make distclean also removes .venv"
 
 # ---------------------------------------------------------------- set-up
@@ -31,9 +32,10 @@ $(BIN)/python:
 	@bash scripts/check_python.sh $(PYTHON)
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
+$(VENV)/.installed: requirements.txt requirements-peers.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-peers.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -95,6 +97,13 @@ test: setup
 lab: SYSTEM_NEEDS = lab
 lab: setup
 	$(BIN)/jupyter lab book/
+
+# Chapter 8's comparison of image classifiers: every model for 5 epochs, 3 seeds where it
+# takes minutes (hours in all). Stop it any time; the same command continues the runs.
+results: DATASET ?= auto
+results: JOBS ?= 2
+results: venv
+	$(BIN)/python -m nodelib.experiments.suite --dataset $(DATASET) --jobs $(JOBS)
 
 clean:
 	rm -rf _build _stage _vendor test-artifacts .pytest_cache .ruff_cache

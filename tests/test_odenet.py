@@ -175,3 +175,44 @@ def test_tighter_tolerance_costs_more_evaluations_and_reverses_more_accurately()
     loose, tight = tolerance_sweep(rtols=(1e-2, 1e-6), points=5)
     assert tight.nfe_forward > loose.nfe_forward
     assert tight.reverse_error < loose.reverse_error
+
+
+def test_weight_tied_resnet_has_the_parameters_of_one_block_and_the_odenet():
+    tied = odenet.build_model("resnet_shared", residual_blocks=4)
+    assert odenet.count_parameters(tied) == odenet.count_parameters(odenet.build_model("odenet"))
+    assert odenet.count_parameters(tied) < odenet.count_parameters(odenet.build_model("resnet"))
+
+
+def test_weight_tied_resnet_applies_its_one_block_as_often_as_asked():
+    tied = odenet.build_model("resnet_shared", residual_blocks=3)
+    tied.reset_nfe()
+    tied(IMAGES)
+    assert tied.nfe()[0] == 3
+
+
+def test_weight_tied_resnet_is_euler_with_step_one_on_its_block():
+    tied = odenet.build_model("resnet_shared", residual_blocks=4)
+    euler = odenet.build_model("odenet", solver="euler", step_size=1.0, end_time=4.0)
+    euler.load_state_dict(
+        {
+            k.replace("middle.block.residual.", "middle.dynamics."): v
+            for k, v in tied.state_dict().items()
+        }
+    )
+    with torch.no_grad():
+        torch.testing.assert_close(tied(IMAGES), euler(IMAGES))
+
+
+def test_chen_odenet_is_the_odenet_solved_adaptively_with_the_adjoint():
+    chen = odenet.build_model("chen_odenet")
+    assert (chen.middle.solver, chen.middle.gradient) == ("dopri5", "adjoint")
+    assert (chen.middle.rtol, chen.middle.atol) == (1e-3, 1e-3)
+    assert odenet.count_parameters(chen) == odenet.count_parameters(odenet.build_model("odenet"))
+    chen.reset_nfe()
+    torch.nn.functional.cross_entropy(chen(IMAGES), LABELS).backward()
+    forward, backward = chen.nfe()
+    assert forward > 4 and backward > 0
+
+
+def test_every_model_has_a_label_for_the_chapter():
+    assert set(odenet.MODEL_LABELS) == set(odenet.MODELS)

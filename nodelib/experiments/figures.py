@@ -19,7 +19,15 @@ COLOURS = {
     "resnet": OKABE_ITO["vermillion"],
     "cnn": OKABE_ITO["bluish green"],
     "source_odenet": "#7f7f7f",
+    "chen_odenet": OKABE_ITO["reddish purple"],
+    "resnet_shared": OKABE_ITO["orange"],
 }
+
+#: One marker per model, so the lines stay apart without colour too.
+MARKERS = {
+    "odenet": "circle", "chen_odenet": "diamond", "resnet": "square",
+    "resnet_shared": "triangle-up", "cnn": "x", "source_odenet": "star",
+}  # fmt: skip
 
 
 def architecture_figure(channels: int = 64, residual_blocks: int = 4, pooled: int = 3) -> go.Figure:
@@ -155,6 +163,68 @@ def accuracy_figure(results: list[dict]) -> go.Figure:
     fig.update_layout(
         title="Test accuracy per epoch (committed results files)",
         xaxis_title="epoch", yaxis_title="test accuracy (%)", height=380,
+    )  # fmt: skip
+    return fig
+
+
+def accuracy_time_figure(found: dict[str, list[dict]]) -> go.Figure:
+    """Test accuracy against training time, one line per model (mean over its seeds).
+
+    found: ``{model: [result, ...]}`` (:func:`nodelib.experiments.suite.load_suite`). Each
+    point is the end of an epoch; error bars show the standard deviation over seeds.
+    """
+    from nodelib.experiments.comparison import accuracy_curve
+    from nodelib.odenet import MODEL_LABELS
+
+    fig = go.Figure()
+    for model, runs in found.items():
+        curves = [accuracy_curve(run) for run in runs]
+        epochs = min(len(c[0]) for c in curves)
+        minutes = [sum(c[0][e] for c in curves) / len(curves) / 60 for e in range(epochs)]
+        accuracy = [[100 * c[1][e] for c in curves] for e in range(epochs)]
+        mean = [sum(a) / len(a) for a in accuracy]
+        spread = [
+            (sum((x - m) ** 2 for x in a) / (len(a) - 1)) ** 0.5 if len(a) > 1 else 0.0
+            for a, m in zip(accuracy, mean, strict=True)
+        ]
+        fig.add_scatter(
+            x=minutes, y=mean, mode="lines+markers",
+            name=f"{MODEL_LABELS.get(model, model)} ({len(runs)} seed{'s' * (len(runs) > 1)})",
+            line={"color": COLOURS.get(model)},
+            marker={"symbol": MARKERS.get(model, "circle"), "size": 9},
+            error_y={"type": "data", "array": spread, "visible": len(runs) > 1},
+        )  # fmt: skip
+    fig.update_layout(
+        title="Test accuracy against training time (end of each epoch)",
+        xaxis_title="training time (minutes, one CPU thread)", xaxis_type="log",
+        yaxis_title="test accuracy (%)", height=440, legend={"font": {"size": 11}},
+    )  # fmt: skip
+    return fig
+
+
+def nfe_curve_figure(result: dict, chunk: int) -> go.Figure:
+    """Evaluations of the dynamics per training batch over a whole run, forward and backward.
+
+    result: one results file whose epochs carry ``nfe_forward_curve`` and
+    ``nfe_backward_curve`` (means over ``chunk`` batches).
+    """
+    forward = [x for h in result["history"] for x in h.get("nfe_forward_curve", [])]
+    backward = [x for h in result["history"] for x in h.get("nfe_backward_curve", [])]
+    batches_per_epoch = len(result["history"][0].get("nfe_forward_curve", [])) or 1
+    epochs = [(i + 0.5) / batches_per_epoch for i in range(len(forward))]
+    fig = go.Figure()
+    fig.add_scatter(
+        x=epochs, y=forward, mode="lines", name="forward (solve)",
+        line={"color": OKABE_ITO["blue"], "width": 3},
+    )  # fmt: skip
+    fig.add_scatter(
+        x=epochs, y=backward, mode="lines", name="backward (adjoint solve)",
+        line={"color": OKABE_ITO["vermillion"], "width": 2, "dash": "dash"},
+    )  # fmt: skip
+    fig.update_layout(
+        title=f"Evaluations of f per batch while training ({result['model']}, "
+        f"mean over {chunk} batches)",
+        xaxis_title="epoch", yaxis_title="evaluations of f per batch", height=380,
     )  # fmt: skip
     return fig
 

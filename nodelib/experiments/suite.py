@@ -207,6 +207,21 @@ def load_suite(folder: Path) -> dict[str, list[dict]]:
     return found
 
 
+def results_folder(dataset: str) -> Path | None:
+    """The committed ``results/<dataset>/`` folder as a notebook sees it, or None if absent.
+
+    Looked for beside the notebook's folder first (see
+    :func:`nodelib.experiments.results.candidate_roots`).
+    """
+    from nodelib.experiments.results import candidate_roots
+
+    for root in candidate_roots():
+        folder = root / "results" / dataset
+        if folder.is_dir():
+            return folder
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m nodelib.experiments.suite",
