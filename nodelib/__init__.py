@@ -43,6 +43,26 @@ Beyond the source: continuous normalizing flows (chapter 10)
 - :mod:`nodelib.traces`    the trace of a Jacobian: exact, and Hutchinson's estimator (10)
 - :mod:`nodelib.cnf`       continuous normalizing flows: log-likelihood, sampling, training (10)
 
+Beyond the source: irregular time series (chapter 11)
+
+- :mod:`nodelib.irregular_series` spirals observed at irregular times; batches with masks (11)
+- :mod:`nodelib.latent_ode` the latent ODE: encoder, ODE decoder, ELBO (11)
+- :mod:`nodelib.ode_rnn`   the ODE-RNN and the GRU given the time gaps (11)
+- :mod:`nodelib.irregular_training` training and scoring the three models (11)
+- :mod:`nodelib.latent_ode_figures` reconstructions, extrapolations, latent paths (11)
+
+Beyond the source: the price of training (chapter 12)
+
+- :mod:`nodelib.regularisation` kinetic and Jacobian (Hutchinson) penalties along a solve (12)
+- :mod:`nodelib.training_cost` NFE growth during training, and what the penalties save (12)
+- :mod:`nodelib.checkpointed_adjoint` :func:`odeint_checkpointed`, backprop's gradient in
+  the memory of K states (12)
+- :mod:`nodelib.adjoint_variants` gradient error and memory of backsolve, checkpointed and
+  backprop; the seminorm (12)
+- :mod:`nodelib.implicit_tableaus` backward Euler and SDIRK2 as data (12)
+- :mod:`nodelib.implicit_solvers` :func:`odeint_implicit`: one DIRK step with Newton (12)
+- :mod:`nodelib.stiffness` stiff Van der Pol; explicit against implicit; stability regions (12)
+
 Around the chapters
 
 - :mod:`nodelib.config`    fast mode, data directory, device (the only global state)
@@ -57,9 +77,18 @@ Around the chapters
 
 from nodelib import config
 from nodelib.adjoint import odeint_adjoint
+from nodelib.checkpointed_adjoint import odeint_checkpointed
 from nodelib.errors import SolverError
 from nodelib.seeding import seed_everything
 from nodelib.solvers import SolveStats, odeint
 
-__all__ = ["config", "seed_everything", "odeint", "odeint_adjoint", "SolveStats", "SolverError"]
+__all__ = [
+    "config",
+    "seed_everything",
+    "odeint",
+    "odeint_adjoint",
+    "odeint_checkpointed",
+    "SolveStats",
+    "SolverError",
+]
 __version__ = "0.1.0"

@@ -233,12 +233,15 @@ def integrate_fixed_grid(
     max_steps: int,
     f0: torch.Tensor,
     stats: SolveStats,
+    on_step: Callable | None = None,
 ) -> torch.Tensor:
     """Fixed steps with ``tableau``; returns ``(len(times), *y0.shape)``.
 
     Each interval between consecutive output times gets equal steps no larger than
     ``step_size`` (one step when ``step_size`` is None). NaN/inf is looked for once at the end;
     if found, the first bad interval is re-run with a checking ``func`` to report the time.
+    ``on_step(t, h, t_next, y_next)``, if given, is called after every step (the checkpointed
+    adjoint records the steps this way, :mod:`nodelib.checkpointed_adjoint`).
     """
     n_steps = _steps_per_interval(times, step_size)
     total = sum(n_steps)
@@ -252,7 +255,7 @@ def integrate_fixed_grid(
     y, k1 = y0, f0
     stats.ts.append(times[0])
     for i, n in enumerate(n_steps):
-        y, k1 = _fixed_steps(func, y, k1, times[i], times[i + 1], n, tableau, stats)
+        y, k1 = _fixed_steps(func, y, k1, times[i], times[i + 1], n, tableau, stats, on_step)
         outputs.append(y)
     solution = torch.stack(outputs)
     if not bool(torch.isfinite(solution).all()):
@@ -260,7 +263,7 @@ def integrate_fixed_grid(
     return solution
 
 
-def _fixed_steps(func, y, k1, ta, tb, n, tableau, stats):
+def _fixed_steps(func, y, k1, ta, tb, n, tableau, stats, on_step=None):
     """``n`` equal steps from ``ta`` to ``tb``: the inner loop, kept lean on purpose."""
     h = (tb - ta) / n
     stages, fsal = tableau.stages, tableau.fsal
@@ -270,7 +273,10 @@ def _fixed_steps(func, y, k1, ta, tb, n, tableau, stats):
         stats.nfe += stages - (k1 is not None)
         y = step.y_next
         k1 = step.k[-1] if fsal else None
-        stats.ts.append(tb if s == n - 1 else t_now + h)
+        t_next = tb if s == n - 1 else t_now + h
+        stats.ts.append(t_next)
+        if on_step is not None:
+            on_step(t_now, h, t_next, y)
     stats.accepted += n
     return y, k1
 
@@ -310,17 +316,24 @@ def integrate_adaptive(
     max_steps: int,
     f0: torch.Tensor,
     stats: SolveStats,
+    norm: Callable[[torch.Tensor], float] | None = None,
+    on_step: Callable | None = None,
 ) -> torch.Tensor:
     """Adaptive steps with an embedded tableau; returns ``(len(times), *y0.shape)``.
 
     ``max_steps`` counts attempted steps (accepted + rejected), so a stiff problem that forces
     tiny steps stops quickly with :class:`~nodelib.errors.MaxStepsExceededError`.
+
+    Optional: ``norm`` measures the scaled error estimate instead of the RMS norm (see
+    :func:`nodelib.step_size.error_ratio`; the adjoint's seminorm uses it), and
+    ``on_step(t, h, t_next, y_next)`` is called after every accepted step (the checkpointed
+    adjoint records the steps this way, :mod:`nodelib.checkpointed_adjoint`).
     """
     direction = 1.0 if times[-1] > times[0] else -1.0
     t_end = times[-1]
     t_now, y, k1 = times[0], y0, f0
     if first_step is None:
-        h = initial_step(func, t_now, y0, f0, direction, tableau.error_order, rtol, atol)
+        h = initial_step(func, t_now, y0, f0, direction, tableau.error_order, rtol, atol, norm=norm)
         stats.nfe += 1
     else:
         h = direction * first_step
@@ -357,7 +370,7 @@ def integrate_adaptive(
         step = rk_step(func, t_now, y, h, tableau, k1=k1)
         stats.nfe += stages - 1
         attempts += 1
-        ratio = error_ratio(step.error, y, step.y_next, rtol, atol)
+        ratio = error_ratio(step.error, y, step.y_next, rtol, atol, norm)
         if not math.isfinite(ratio):
             # Maybe just a step too large (overflow): note where func broke down (re-running
             # the step with a checking func, only on this failure path), shrink and retry.
@@ -389,6 +402,8 @@ def integrate_adaptive(
             if next_out < len(times) and times[next_out] == t_new:
                 outputs.append(step.y_next)
                 next_out += 1
+            if on_step is not None:
+                on_step(t_now, h, t_new, step.y_next)
             t_now, y = t_new, step.y_next
             k1 = step.k[-1] if tableau.fsal else None
             if k1 is None:  # a non-FSAL adaptive tableau: evaluate the first stage afresh
@@ -408,20 +423,32 @@ def integrate_adaptive(
 
 
 def solve(
-    func, y0, times, tableau, rtol, atol, step_size, max_steps, stats, f0=None
+    func,
+    y0,
+    times,
+    tableau,
+    rtol,
+    atol,
+    step_size,
+    max_steps,
+    stats,
+    f0=None,
+    norm=None,
+    on_step=None,
 ) -> torch.Tensor:
-    """Solve with already-checked arguments (``times`` a list of floats); used by the adjoint.
+    """Solve with already-checked arguments (``times`` a list of floats); used by the adjoints.
 
     ``f0``: ``func(times[0], y0)`` if the caller has already evaluated (and checked) it.
+    ``norm`` (adaptive methods only) and ``on_step``: as in :func:`integrate_adaptive`.
     """
     if f0 is None:
         f0 = first_derivative(func, times[0], y0)
     stats.nfe += 1
     if tableau.adaptive:
         return integrate_adaptive(
-            func, y0, times, tableau, rtol, atol, step_size, max_steps, f0, stats
+            func, y0, times, tableau, rtol, atol, step_size, max_steps, f0, stats, norm, on_step
         )
-    return integrate_fixed_grid(func, y0, times, tableau, step_size, max_steps, f0, stats)
+    return integrate_fixed_grid(func, y0, times, tableau, step_size, max_steps, f0, stats, on_step)
 
 
 def _torchdiffeq_options(method, step_size, max_steps):

@@ -7,6 +7,8 @@ Home chapter: the solvers chapter. Each helper computes one formula (Hairer, Nø
   mixed absolute/relative scale ``atol + rtol · max(|y|, |y_next|)`` and a root-mean-square norm
   over all entries (batch included, so a batch shares one step size). A step is accepted when the
   ratio is ≤ 1. The norm of no entries at all (an empty batch) is 0: nothing can be wrong.
+  Another norm can be passed in (the adjoint's *seminorm*, which ignores some entries, see
+  :mod:`nodelib.adjoint`).
 - :func:`optimal_step`: the error of a method whose error estimate has order ``q`` behaves like
   ``C h^(q+1)``, so the step that would have given ratio 1 is ``h · ratio^(-1/(q+1))``. We aim a
   little lower (``safety`` = 0.9), never grow by more than ``max_growth`` = 10 nor shrink by more
@@ -18,6 +20,7 @@ Home chapter: the solvers chapter. Each helper computes one formula (Hairer, Nø
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -47,20 +50,28 @@ def rms_norm(x: torch.Tensor) -> float:
 
 
 def error_ratio(
-    error: torch.Tensor, y: torch.Tensor, y_next: torch.Tensor, rtol: float, atol: float
+    error: torch.Tensor,
+    y: torch.Tensor,
+    y_next: torch.Tensor,
+    rtol: float,
+    atol: float,
+    norm: Callable[[torch.Tensor], float] | None = None,
 ) -> float:
     """RMS of ``error / (atol + rtol · max(|y|, |y_next|))`` over all entries, as a float.
 
     Args:
         error: ``(*shape)`` embedded local error estimate of the step.
         y, y_next: ``(*shape)`` the states at the start and the end of the step.
+        norm: measures the scaled error instead of :func:`rms_norm` (``None``: RMS).
 
     Returns:
         The ratio (≤ 1: the step meets the tolerance). NaN or inf if anything was non-finite.
     """
     # Step-size control is not part of the computation being differentiated.
     scale = torch.maximum(y.detach().abs(), y_next.detach().abs()).mul_(rtol).add_(atol)
-    return rms_norm(error.detach() / scale)
+    if norm is None:
+        return rms_norm(error.detach() / scale)
+    return norm(error.detach() / scale)
 
 
 def optimal_step(
@@ -92,6 +103,7 @@ def initial_step(
     error_order: int,
     rtol: float,
     atol: float,
+    norm: Callable[[torch.Tensor], float] | None = None,
 ) -> float:
     """Hairer's automatic first step (costs one evaluation of ``func``).
 
@@ -99,19 +111,20 @@ def initial_step(
     ``y`` changes by about 1 %; one Euler step of size ``h0`` then estimates the second derivative
     ``d2 ≈ ‖f(t0 + h0, y0 + h0 f0) - f0‖ / h0``, and ``h1 = (0.01 / max(d1, d2))^(1/(q+1))``
     makes the local error about 1 % of the tolerance. Returns ``min(100 h0, h1)`` with the sign
-    of ``direction``.
+    of ``direction``. ``norm`` replaces :func:`rms_norm` as in :func:`error_ratio`.
     """
     y0, f0 = y0.detach(), f0.detach()
     scale = y0.abs().mul(rtol).add_(atol)
+    base_norm = rms_norm if norm is None else norm
 
-    def norm(x: torch.Tensor) -> float:
-        return rms_norm(x / scale)
+    def scaled_norm(x: torch.Tensor) -> float:
+        return base_norm(x / scale)
 
-    d0, d1 = norm(y0), norm(f0)
+    d0, d1 = scaled_norm(y0), scaled_norm(f0)
     h0 = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else 0.01 * d0 / d1
     t1 = torch.scalar_tensor(t0 + direction * h0, dtype=y0.dtype, device=y0.device)
     f1 = func(t1, y0 + (direction * h0) * f0).detach()
-    d2 = norm(f1 - f0) / h0
+    d2 = scaled_norm(f1 - f0) / h0
     if max(d1, d2) <= 1e-15:
         h1 = max(1e-6, h0 * 1e-3)
     else:

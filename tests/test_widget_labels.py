@@ -16,6 +16,7 @@ from nodelib import adjoint_study
 # convolution and depth_morph are modules; solver_picker and tolerance_explorer are the widget
 # functions that nodelib.widgets exports under their modules' names
 from nodelib.widgets import convolution, depth_morph, solver_picker, tolerance_explorer
+from nodelib.widgets.cost_lab import CostLab
 
 #: Widgets that only show something; everything else is a control the reader operates.
 DISPLAY_ONLY = (widgets.HTML, widgets.HTMLMath, widgets.Label, widgets.Output, widgets.Box)
@@ -44,6 +45,7 @@ WIDGETS = {
         0.5,
     ),
     "solver_picker": lambda: solver_picker(),
+    "cost_lab": lambda: CostLab(n_points=16),
 }
 
 

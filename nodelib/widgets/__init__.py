@@ -11,6 +11,7 @@ makes ``nodelib.widgets.spiral_lab`` the function rather than the module.
 
 from nodelib.widgets.augmented_lab import augmented_lab
 from nodelib.widgets.convolution import convolution_explorer, kernel_picker, pooling_explorer
+from nodelib.widgets.cost_lab import cost_lab
 from nodelib.widgets.depth_morph import depth_explorer
 from nodelib.widgets.flow_lab import flow_lab
 from nodelib.widgets.solver_picker import solver_picker
@@ -20,6 +21,7 @@ from nodelib.widgets.tolerance_explorer import tolerance_explorer
 __all__ = [
     "augmented_lab",
     "convolution_explorer",
+    "cost_lab",
     "depth_explorer",
     "flow_lab",
     "kernel_picker",
