@@ -12,11 +12,14 @@ import pytest
 import torch
 
 from nodelib import adjoint_study
+from nodelib import irregular_series as irs
+from nodelib.latent_ode import LatentODE
 
 # convolution and depth_morph are modules; solver_picker and tolerance_explorer are the widget
 # functions that nodelib.widgets exports under their modules' names
 from nodelib.widgets import convolution, depth_morph, solver_picker, tolerance_explorer
 from nodelib.widgets.cost_lab import CostLab
+from nodelib.widgets.latent_lab import latent_lab
 
 #: Widgets that only show something; everything else is a control the reader operates.
 DISPLAY_ONLY = (widgets.HTML, widgets.HTMLMath, widgets.Label, widgets.Output, widgets.Box)
@@ -46,6 +49,7 @@ WIDGETS = {
     ),
     "solver_picker": lambda: solver_picker(),
     "cost_lab": lambda: CostLab(n_points=16),
+    "latent_lab": lambda: latent_lab(LatentODE(), irs.make_spirals(2, n_times=20)),
 }
 
 

@@ -14,6 +14,7 @@ from nodelib.widgets.convolution import convolution_explorer, kernel_picker, poo
 from nodelib.widgets.cost_lab import cost_lab
 from nodelib.widgets.depth_morph import depth_explorer
 from nodelib.widgets.flow_lab import flow_lab
+from nodelib.widgets.latent_lab import latent_lab
 from nodelib.widgets.solver_picker import solver_picker
 from nodelib.widgets.spiral_lab import spiral_lab
 from nodelib.widgets.tolerance_explorer import tolerance_explorer
@@ -25,6 +26,7 @@ __all__ = [
     "depth_explorer",
     "flow_lab",
     "kernel_picker",
+    "latent_lab",
     "pooling_explorer",
     "solver_picker",
     "spiral_lab",
