@@ -256,15 +256,21 @@ def _bar_layout(title: str, yaxis_title: str, **extra) -> dict:
 
 
 def solvers_figure(result: dict) -> go.Figure:
-    """Seconds per solve, nodelib against torchdiffeq, one pair of bars per case.
+    """Seconds per solve, nodelib against each PyTorch peer the file records, one group of bars
+    per case.
 
-    result: ``{"cases": [{"method", "batch", "steps", "nodelib_s", "torchdiffeq_s", "ratio"}]}``.
+    result: ``{"cases": [{"method", "batch", "steps", "nodelib_s", "torchdiffeq_s", "ratio"}]}``;
+    cases may also hold ``torchode_s`` and ``torchdyn_s`` (one more bar each).
     """
     cases = result["cases"]
     labels = [f"{c['method']}, batch {c['batch']}, {c['steps']} steps" for c in cases]
-    fig = go.Figure(layout=_bar_layout("Solve time: nodelib vs torchdiffeq", "seconds (log)"))
-    fig.add_bar(x=labels, y=[c["nodelib_s"] for c in cases], name="nodelib")
-    fig.add_bar(x=labels, y=[c["torchdiffeq_s"] for c in cases], name="torchdiffeq")
+    libraries = ["nodelib", "torchdiffeq"] + [
+        peer for peer in ("torchode", "torchdyn") if all(f"{peer}_s" in c for c in cases)
+    ]
+    title = "Solve time: nodelib vs " + ", ".join(libraries[1:])
+    fig = go.Figure(layout=_bar_layout(title, "seconds (log)"))
+    for name in libraries:
+        fig.add_bar(x=labels, y=[c[f"{name}_s"] for c in cases], name=name)
     fig.update_yaxes(type="log")
     return fig
 
