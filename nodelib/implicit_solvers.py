@@ -1,6 +1,6 @@
 """``odeint_implicit``: stiff problems with diagonally implicit Runge–Kutta methods.
 
-Home chapter: ``book/12_the_price_of_training.ipynb`` (stiffness). One routine,
+Home chapter: ``book/12_price_of_training.ipynb`` (stiffness). One routine,
 :func:`dirk_step`, steps every tableau of :mod:`nodelib.implicit_tableaus`. Each implicit stage
 is the equation ``G(k) = k - f(t_i, base + h a_ii k) = 0`` for the stage slope ``k``, solved by
 **simplified Newton**:

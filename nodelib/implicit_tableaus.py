@@ -1,6 +1,6 @@
 """Diagonally implicit Runge–Kutta (DIRK) methods as *data*, for stiff problems.
 
-Home chapter: ``book/12_the_price_of_training.ipynb`` (stiffness). An explicit method computes
+Home chapter: ``book/12_price_of_training.ipynb`` (stiffness). An explicit method computes
 each stage from the stages before it; a *diagonally implicit* one lets stage ``i`` depend on
 itself too:
 

@@ -1,6 +1,6 @@
 """Stiffness: dopri5 crawling on stiff Van der Pol, implicit methods striding through.
 
-Home chapter: ``book/12_the_price_of_training.ipynb`` (the stiffness section); it extends the
+Home chapter: ``book/12_price_of_training.ipynb`` (the stiffness section); it extends the
 stability study of chapter 5 (:mod:`nodelib.solver_study`) to the implicit methods of
 :mod:`nodelib.implicit_tableaus`.
 
