@@ -28,12 +28,8 @@ Writes::
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
-import sys
 import time
-from pathlib import Path
 
 import torch
 
@@ -115,20 +111,13 @@ def run(quick: bool = False, seed: int = 0) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="where to write the JSON")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, a few iterations (tests)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch CPU threads (small tensors: 1 is fastest)"
+    parser = reproducibility.benchmark_parser(
+        __doc__.splitlines()[0], quick_help="tiny sizes, a few iterations (tests)"
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     results = run(quick=args.quick, seed=args.seed)
-    results = reproducibility.write_result(results, args.out, [__file__, *(argv or sys.argv[1:])])
-    json.dump(results, sys.stdout, indent=2)
-    print()
-    return 0
+    return reproducibility.finish_benchmark(results, args.out, __file__, argv)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,7 @@ the augmented model classifies the annuli at >= 99 % with fewer evaluations.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import time
-from pathlib import Path
 
 import torch
 
@@ -75,23 +71,16 @@ def run(quick: bool = False, seed: int = 0, augment_dim: int = 1) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="where to write the JSON")
-    parser.add_argument("--quick", action="store_true", help="a few iterations only (tests)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--augment-dim", type=int, default=1, help="extra dimensions (1-5)")
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch CPU threads (tiny tensors: 1 is fastest)"
+    parser = reproducibility.benchmark_parser(
+        __doc__.splitlines()[0], quick_help="a few iterations only (tests)"
     )
+    parser.add_argument("--augment-dim", type=int, default=1, help="extra dimensions (1-5)")
     args = parser.parse_args(argv)
     if not 1 <= args.augment_dim <= 5:
         parser.error(f"--augment-dim must be between 1 and 5, got {args.augment_dim}")
     torch.set_num_threads(args.threads)
     results = run(quick=args.quick, seed=args.seed, augment_dim=args.augment_dim)
-    results = reproducibility.write_result(results, args.out, [__file__, *(argv or sys.argv[1:])])
-    json.dump(results, sys.stdout, indent=2)
-    print()
-    return 0
+    return reproducibility.finish_benchmark(results, args.out, __file__, argv)
 
 
 if __name__ == "__main__":

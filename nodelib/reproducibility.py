@@ -18,6 +18,7 @@ draws each one with the ``*_figure`` functions below, under a caption from
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -120,6 +121,32 @@ def stamp() -> dict:
         "dirty": dirty,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def benchmark_parser(description: str, *, quick_help: str) -> argparse.ArgumentParser:
+    """The options every benchmark script shares: ``--out``, ``--quick``, ``--seed``, ``--threads``.
+
+    A script adds its own options to the parser it gets back.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, required=True, help="where to write the JSON")
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (small tensors: 1 is fastest)"
+    )
+    return parser
+
+
+def finish_benchmark(results: dict, out: Path, script: str, argv: list[str] | None) -> int:
+    """Stamp and write a benchmark's results to ``out`` (atomically), print them, return 0.
+
+    script: the benchmark's ``__file__``; argv: its arguments (None: the command line's).
+    """
+    results = write_result(results, out, [script, *(argv or sys.argv[1:])])
+    json.dump(results, sys.stdout, indent=2)
+    print()
+    return 0
 
 
 def write_result(result: dict, out: str | Path, argv: list[str] | None = None) -> dict:
