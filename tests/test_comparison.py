@@ -24,12 +24,13 @@ def test_summary_has_the_mean_and_sample_standard_deviation_over_seeds():
     assert summary.accuracy_mean == pytest.approx(0.91)
     assert summary.accuracy_sd == pytest.approx(0.01)  # n - 1 in the denominator
     assert summary.seeds == 3 and summary.activation_mib == 1.0
+    assert summary.accuracy_text() == "91.00 ± 1.00 %"
 
 
 def test_one_seed_has_no_spread_and_cannot_be_compared():
     one = comparison.summarise("chen_odenet", [fake_run("chen_odenet", [0.9])])
     three = comparison.summarise("resnet", [fake_run("resnet", [a]) for a in (0.9, 0.91, 0.92)])
-    assert one.accuracy_sd is None
+    assert one.accuracy_sd is None and one.accuracy_text() == "90.00 % (1 seed)"
     assert comparison.accuracy_gap(one, three).word == "cannot be compared with"
 
 

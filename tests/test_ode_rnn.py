@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from nodelib import irregular_series as irs
+from nodelib.latent_ode import LatentODE
 from nodelib.ode_rnn import ODERNN, AutonomousField, GRUDelta, query_batch
 
 
@@ -66,8 +67,11 @@ def test_query_batch_puts_observations_and_queries_on_one_union():
     assert spread.mask.tolist() == [[False, True, True, False]]
 
 
-@pytest.mark.parametrize("make", [ODERNN, GRUDelta], ids=["ode_rnn", "gru_dt"])
-def test_a_few_updates_lower_the_prediction_loss(data, make):
+# The latent ODE's loss is the negative ELBO; the same few steps must lower it too.
+@pytest.mark.parametrize(
+    "make", [ODERNN, GRUDelta, LatentODE], ids=["ode_rnn", "gru_dt", "latent_ode"]
+)
+def test_a_few_updates_lower_the_loss(data, make):
     series, mask = data
     torch.manual_seed(0)
     model = make()

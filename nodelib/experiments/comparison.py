@@ -53,6 +53,13 @@ class ModelSummary:
     activation_mib: float
     load_average: float | None
 
+    def accuracy_text(self) -> str:
+        """The accuracy as the chapters print it: ``"91.28 ± 0.16 %"``, or with one seed
+        ``"91.26 % (1 seed)"``."""
+        if self.accuracy_sd is None:
+            return f"{100 * self.accuracy_mean:.2f} % (1 seed)"
+        return f"{100 * self.accuracy_mean:.2f} ± {100 * self.accuracy_sd:.2f} %"
+
 
 def summarise(model: str, runs: list[dict]) -> ModelSummary:
     """The :class:`ModelSummary` of ``model`` from its results files (one per seed)."""

@@ -7,6 +7,7 @@ Every function returns a plotly figure; the notebook shows it with
 from __future__ import annotations
 
 import html
+import statistics
 
 import plotly.graph_objects as go
 import torch
@@ -182,11 +183,8 @@ def accuracy_time_figure(found: dict[str, list[dict]]) -> go.Figure:
         epochs = min(len(c[0]) for c in curves)
         minutes = [sum(c[0][e] for c in curves) / len(curves) / 60 for e in range(epochs)]
         accuracy = [[100 * c[1][e] for c in curves] for e in range(epochs)]
-        mean = [sum(a) / len(a) for a in accuracy]
-        spread = [
-            (sum((x - m) ** 2 for x in a) / (len(a) - 1)) ** 0.5 if len(a) > 1 else 0.0
-            for a, m in zip(accuracy, mean, strict=True)
-        ]
+        mean = [statistics.fmean(a) for a in accuracy]
+        spread = [statistics.stdev(a) if len(a) > 1 else 0.0 for a in accuracy]
         fig.add_scatter(
             x=minutes, y=mean, mode="lines+markers",
             name=f"{MODEL_LABELS.get(model, model)} ({len(runs)} seed{'s' * (len(runs) > 1)})",
